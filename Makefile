@@ -1,0 +1,44 @@
+# Lianxin: the two commands (README): `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test unit integration e2e faults bench docs broker clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "== setting up $(VENV) (first run takes a minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# The project itself is used in place: a .pth puts shared/ (package lianxin)
+	@# and the repo root (package services) on the venv's path.
+	@printf '%s\n' "$(CURDIR)/shared" "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/lianxin-dev.pth"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+broker:
+	@scripts/ensure-broker
+
+## make run: the whole system on the embedded store, seeded with the demo
+run: $(STAMP) broker
+	@$(BIN)/python -m scripts.run
+
+## make test: every test (unit, integration, e2e, faults) against the real broker
+test: $(STAMP) broker
+	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests
+
+unit: $(STAMP)
+	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests/unit
+
+integration e2e faults: $(STAMP) broker
+	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests/$@
+
+## make bench: the benchmark harness (raw broker vs Lianxin, same run)
+bench: $(STAMP) broker
+	@$(BIN)/python -m bench $(BENCH_ARGS)
+
+## make docs: regenerate docs/events.md and deploy/rabbitmq/definitions.json
+docs: $(STAMP)
+	@$(BIN)/python -m scripts.generate_docs
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,1 @@
+"""Benchmarks for Lianxin: the raw broker ceiling and shared stats helpers."""

@@ -1,0 +1,1 @@
+"""Gateway: the public HTTP API (API.md), over RPC to the services."""

@@ -1,0 +1,52 @@
+"""The OpenAPI document, generated from the route table and its schemas."""
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from .routes import ROUTES
+
+PROBLEM = {
+    "type": "object",
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string"},
+                   "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}},
+    "required": ["type", "title", "status", "detail"],
+}
+
+
+def _openapi_path(rule: str) -> tuple[str, list[str]]:
+    params = re.findall(r"<(\w+)>", rule)
+    return re.sub(r"<(\w+)>", r"{\1}", rule), params
+
+
+def build() -> dict:
+    spec = APISpec(title="Lianxin (连心) API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Grassroots Party-building platform: the public contract (API.md)."})
+    spec.components.schema("Problem", PROBLEM)
+    for route in ROUTES:
+        path, params = _openapi_path(route.path)
+        operation: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
+        parameters = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in params]
+        if route.query is not None:
+            parameters.append({"in": "query", "schema": route.query})
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body is not None:
+            operation["requestBody"] = {"required": True,
+                                        "content": {"application/json": {"schema": route.body}}}
+        for status, description in route.responses.items():
+            if status >= 400:
+                content = {"application/problem+json": {"schema": "Problem"}}
+            else:
+                content = {"application/json": {"schema": {"type": "object"}}}
+            operation["responses"][str(status)] = {"description": description, "content": content}
+        spec.path(path=path, operations={route.method.lower(): operation})
+    for path, summary in (("/healthz", "The process is up"), ("/readyz", "Broker and stores reachable")):
+        spec.path(path=path, operations={"get": {"summary": summary, "tags": ["operations"],
+                                                 "responses": {"200": {"description": "ok"},
+                                                               "503": {"description": "not ready"}}}})
+    return spec.to_dict()

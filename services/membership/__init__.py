@@ -1,0 +1,1 @@
+"""Membership: the administrative tree, members and their stages."""

@@ -1,0 +1,1 @@
+"""Reporting: the aggregator. Keeps every event and answers the reports."""

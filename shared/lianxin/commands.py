@@ -1,0 +1,71 @@
+"""What every service does the same way around its domain functions:
+idempotent creation by client id, domain events to envelopes, and the
+mapping of a command's outcome onto an intake event's outcome."""
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterable
+
+from marshmallow import Schema, ValidationError
+
+from .catalog import CATALOG, flatten_errors
+from .consumer import Result
+from .errors import Conflict, InvalidInput, LianxinError, NotFound
+from .replies import created, existing
+from .store import is_duplicate_key
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def load(schema: Schema, payload) -> dict:
+    """Validate a command at a boundary; every bad field named in the error."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("the body must be a JSON object", {"_body": ["must be a JSON object"]})
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        errors = flatten_errors(exc.messages)
+        raise InvalidInput(f"invalid fields: {', '.join(sorted(errors))}", errors)
+
+
+def envelopes(events: Iterable, *, source: str, correlation_id: str | None = None) -> list[dict]:
+    """Domain events (type, data, org_unit_id) -> validated envelopes."""
+    return [CATALOG.new_event(e.type, e.data, source=source, org_unit_id=e.org_unit_id,
+                              correlation_id=correlation_id) for e in events]
+
+
+def create_once(*, load: Callable[[], dict | None], fingerprint: str,
+                create: Callable[[], object], view: Callable[[dict], object]) -> dict:
+    """Create unless the id exists: same body -> 200 with it, other body -> 409.
+
+    The stored `request_hash` is the fingerprint of the body that created the
+    resource. A concurrent create of the same id loses at the unique `_id`
+    and is answered like a repeat.
+    """
+    doc = load()
+    if doc is None:
+        try:
+            return created(create())
+        except Exception as exc:  # noqa: BLE001 - only the duplicate-key race is handled
+            if not is_duplicate_key(exc):
+                raise
+            doc = load()
+    if doc.get("request_hash") != fingerprint:
+        raise Conflict(f"id {doc['_id']!r} already exists with a different body",
+                       {"id": [f"{doc['_id']!r} is taken by a different resource"]})
+    return existing(view(doc))
+
+
+def intake_result(action: Callable[[], dict]) -> Result:
+    """Run an intake command: created -> ok, repeat -> duplicate, an unknown
+    reference -> retry (it may be registered a moment later, DESIGN.md rule
+    7), any other refusal -> rejected with its reason."""
+    try:
+        answer = action()
+    except NotFound as exc:
+        return Result.retry(exc.detail)
+    except LianxinError as exc:
+        return Result.reject(exc.detail, exc.errors)
+    return Result.ok() if answer["status"] == 201 else Result.duplicate()

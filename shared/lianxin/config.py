@@ -1,0 +1,49 @@
+"""Settings from the environment (API.md: configuration by environment).
+
+nameko services read the same names through deploy/config.yml; this module
+serves code that runs outside a container (scripts, bench, tests).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str = DEFAULT_AMQP_URI
+    mongo_uri: str | None = None
+    gateway_port: int = 8000
+    metrics_port: int | None = None
+    admin_token: str | None = None
+    max_body_bytes: int = 1_048_576
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        metrics = env.get("METRICS_PORT")
+        return cls(
+            amqp_uri=env.get("AMQP_URI") or DEFAULT_AMQP_URI,
+            mongo_uri=env.get("MONGO_URI") or None,
+            gateway_port=int(env.get("GATEWAY_PORT") or 8000),
+            metrics_port=int(metrics) if metrics else None,
+            admin_token=env.get("LIANXIN_ADMIN_TOKEN") or None,
+            max_body_bytes=int(env.get("LIANXIN_MAX_BODY_BYTES") or 1_048_576),
+        )
+
+
+def from_nameko_config(config: dict) -> Settings:
+    """Settings from a nameko container config (deploy/config.yml)."""
+    metrics = config.get("METRICS_PORT")
+    return Settings(
+        amqp_uri=config.get("AMQP_URI") or DEFAULT_AMQP_URI,
+        mongo_uri=config.get("MONGO_URI") or None,
+        gateway_port=int(config.get("GATEWAY_PORT") or 8000),
+        metrics_port=int(metrics) if metrics not in (None, "", "None") else None,
+        admin_token=config.get("LIANXIN_ADMIN_TOKEN") or None,
+        max_body_bytes=int(config.get("MAX_BODY_BYTES") or 1_048_576),
+        extra=dict(config),
+    )

@@ -1,0 +1,335 @@
+"""Batch consumption with failure classification (DESIGN.md rules 4 and 5).
+
+The loop takes up to `batch_size` deliveries (or what arrived within
+`batch_wait` seconds), validates each envelope, hands the valid ones to the
+handler in ONE call, and settles every delivery by its outcome:
+
+  ok / duplicate  -> acked
+  retry           -> republished to the next backoff tier (<queue>.retry.Ns,
+                     which returns it to <queue> after the TTL); after the last
+                     tier -> dead-lettered
+  reject          -> published to lianxin.dlx (<queue>.dead) with the reason
+                     in its headers, recorded as a rejection, then acked
+
+A handler exception is classified too: transient ones (TransientError, the
+store or broker unreachable) are retried in place with backoff, then per
+event through the tiers; any other exception is isolated by handling the
+events one by one, so only the poison event is dead-lettered and the rest
+of the batch still applies. Nothing is acked before its effect or its
+dead letter is durable, so a crash means redelivery, never loss; handlers
+are idempotent, so redelivery means no second effect.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import amqp
+import kombu
+from pymongo.errors import ConnectionFailure, OperationFailure
+
+from . import metrics, topology
+from .catalog import CATALOG, InvalidEvent
+from .envelope import Event
+from .errors import LianxinError, TransientError
+from .publisher import ConfirmPublisher, Outgoing
+
+log = logging.getLogger("lianxin.consumer")
+
+OK, DUPLICATE, RETRY, REJECT = "ok", "duplicate", "retry", "reject"
+ATTEMPT_HEADER = "x-lianxin-attempt"
+TRANSIENT = (TransientError, ConnectionFailure, socket.timeout, ConnectionError)
+BROKER_ERRORS = (OSError, ConnectionError, amqp.exceptions.AMQPError, socket.timeout)
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str
+    reason: str | None = None
+    errors: dict | None = None
+
+    @classmethod
+    def ok(cls):
+        return _OK
+
+    @classmethod
+    def duplicate(cls):
+        return _DUPLICATE
+
+    @classmethod
+    def retry(cls, reason: str):
+        return cls(RETRY, reason)
+
+    @classmethod
+    def reject(cls, reason: str, errors: dict | None = None):
+        return cls(REJECT, reason, errors)
+
+    @classmethod
+    def from_error(cls, exc: Exception) -> "Result":
+        if isinstance(exc, TRANSIENT):
+            return cls.retry(_describe(exc))
+        errors = exc.errors if isinstance(exc, LianxinError) else None
+        return cls.reject(_describe(exc), errors)
+
+
+_OK = Result(OK)
+_DUPLICATE = Result(DUPLICATE)
+
+Handler = Callable[[list[Event]], list[Result]]
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, LianxinError):
+        return exc.detail
+    return f"{type(exc).__name__}: {exc}"
+
+
+def is_transient(exc: Exception) -> bool:
+    if isinstance(exc, OperationFailure):
+        return exc.has_error_label("TransientTransactionError") or exc.code in (11600, 11602, 91, 189)
+    return isinstance(exc, TRANSIENT)
+
+
+@dataclass
+class Delivery:
+    tag: int
+    body: bytes
+    headers: dict
+    routing_key: str
+    redelivered: bool
+    event: Event | None = None
+    result: Result | None = None
+
+    @property
+    def attempt(self) -> int:
+        try:
+            return int(self.headers.get(ATTEMPT_HEADER, 0))
+        except (TypeError, ValueError):
+            return 0
+
+
+def validator_for(subscription: topology.Subscription) -> Callable[[bytes], Event]:
+    return CATALOG.validate_intake if subscription.intake else CATALOG.validate
+
+
+class BatchConsumer:
+    def __init__(self, amqp_uri: str, subscription: topology.Subscription, handler: Handler, *,
+                 record_rejections: Callable[[list[dict]], None],
+                 batch_size: int = 500, batch_wait: float = 0.005, prefetch: int | None = None,
+                 transient_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
+                 validate: Callable[[bytes], Event] | None = None):
+        self.amqp_uri = amqp_uri
+        self.sub = subscription
+        self.handler = handler
+        self.record_rejections = record_rejections
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.prefetch = prefetch or batch_size * 2
+        self.transient_attempts = transient_attempts
+        self.sleep = sleep
+        self.validate = validate or validator_for(subscription)
+        self.publisher = ConfirmPublisher(amqp_uri, declare_topology=False)
+        self._running = False
+        self._conn = None
+        self._channel = None
+        self._buffer: list[Delivery] = []
+        self.ready = False  # consuming (for readiness probes and tests)
+
+    # -- lifecycle --------------------------------------------------------------
+    def stop(self) -> None:
+        self._running = False
+
+    def run(self) -> None:
+        """Consume until stop(); reconnect with backoff on broker failures."""
+        self._running = True
+        backoff = 0.2
+        while self._running:
+            try:
+                self._connect()
+                backoff = 0.2
+                self._loop()
+            except BROKER_ERRORS as exc:
+                if not self._running:
+                    break
+                log.warning("%s: broker connection lost (%s); reconnecting in %.1fs",
+                            self.sub.queue, _describe(exc), backoff)
+                self.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self._disconnect()
+        self.ready = False
+
+    def _connect(self) -> None:
+        conn = kombu.Connection(self.amqp_uri, heartbeat=0)
+        conn.ensure_connection(max_retries=1)
+        channel = conn.channel()
+        topology.declare(channel)
+        channel.basic_qos(0, self.prefetch, False)
+        channel.basic_consume(self.sub.queue, callback=self._on_message)
+        self._conn, self._channel = conn, channel
+        self._buffer = []
+        self.ready = True
+        log.info("consuming %s (batch %d, prefetch %d)", self.sub.queue, self.batch_size, self.prefetch)
+
+    def _disconnect(self) -> None:
+        self.ready = False
+        conn, self._conn, self._channel = self._conn, None, None
+        self._buffer = []  # unacked: the broker redelivers them
+        self.publisher.close()
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+
+    def _on_message(self, message: amqp.Message) -> None:
+        self._buffer.append(Delivery(
+            tag=message.delivery_tag, body=message.body,
+            headers=dict(message.properties.get("application_headers") or {}),
+            routing_key=message.delivery_info.get("routing_key", ""),
+            redelivered=bool(message.delivery_info.get("redelivered")),
+        ))
+
+    def _loop(self) -> None:
+        while self._running:
+            try:
+                self._conn.drain_events(timeout=0.5)
+            except socket.timeout:
+                continue
+            # Gather a batch: keep draining until full or batch_wait has passed.
+            deadline = time.monotonic() + self.batch_wait
+            while len(self._buffer) < self.batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    self._conn.drain_events(timeout=remaining)
+                except socket.timeout:
+                    break
+            batch, self._buffer = self._buffer, []
+            if batch:
+                self.process(batch)
+                self._channel.basic_ack(max(d.tag for d in batch), multiple=True)
+
+    # -- one batch --------------------------------------------------------------
+    def process(self, batch: list[Delivery]) -> None:
+        """Decide every delivery's outcome and make the non-ack ones durable."""
+        valid = []
+        for d in batch:
+            try:
+                d.event = self.validate(d.body)
+                valid.append(d)
+            except InvalidEvent as exc:
+                d.result = Result.reject(exc.detail, exc.errors)
+        if valid:
+            started = time.perf_counter()
+            for d, result in zip(valid, self._handle([d.event for d in valid])):
+                d.result = result
+            metrics.HANDLER_SECONDS.labels(self.sub.service, self.sub.queue).observe(
+                time.perf_counter() - started)
+            metrics.BATCH_SIZE.labels(self.sub.service, self.sub.queue).observe(len(valid))
+        self._settle(batch)
+
+    def _handle(self, events: list[Event]) -> list[Result]:
+        delay = 0.1
+        for attempt in range(self.transient_attempts):
+            try:
+                results = self.handler(events)
+                if len(results) != len(events):
+                    raise RuntimeError(f"handler returned {len(results)} results for {len(events)} events")
+                return results
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if is_transient(exc):
+                    log.warning("%s: transient failure (%s), retry %d", self.sub.queue, _describe(exc), attempt + 1)
+                    if attempt + 1 < self.transient_attempts:
+                        self.sleep(delay)
+                        delay *= 4
+                        continue
+                    return [Result.retry(_describe(exc))] * len(events)
+                if len(events) == 1:
+                    log.exception("%s: event %s failed", self.sub.queue, events[0].event_id)
+                    return [Result.from_error(exc)]
+                log.warning("%s: batch of %d failed (%s); isolating", self.sub.queue, len(events), _describe(exc))
+                return [self._handle([e])[0] for e in events]
+        raise AssertionError("unreachable")
+
+    def _settle(self, batch: list[Delivery]) -> None:
+        outgoing, rejections = [], []
+        for d in batch:
+            result = d.result
+            if result.outcome == RETRY:
+                if d.attempt < len(topology.RETRY_DELAYS):
+                    delay = topology.RETRY_DELAYS[d.attempt]
+                    outgoing.append(self._republish(d, topology.RETRY_EXCHANGE, self.sub.retry_queue(delay),
+                                                    {ATTEMPT_HEADER: d.attempt + 1}))
+                    self._count(d, "retried")
+                    continue
+                result = d.result = Result.reject(
+                    f"gave up after {d.attempt + 1} attempts: {result.reason}", result.errors)
+            if result.outcome == REJECT:
+                rejection = self._rejection(d)
+                rejections.append(rejection)
+                outgoing.append(self._republish(d, topology.DEAD_LETTER_EXCHANGE, self.sub.queue, {
+                    "x-lianxin-reason": result.reason[:1000],
+                    "x-lianxin-queue": self.sub.queue,
+                    "x-lianxin-rejected-at": rejection["rejected_at"],
+                }))
+                self._count(d, "dead_lettered")
+            else:
+                self._count(d, result.outcome)
+        if outgoing:
+            published = self.publisher.publish(outgoing)
+            if published.failed:
+                raise ConnectionError(f"could not park {len(published.failed)} events: "
+                                      f"{next(iter(published.failed.values()))}")
+        if rejections:
+            self.record_rejections(rejections)
+            for r in rejections:
+                log.warning("%s: rejected %s %s: %s", self.sub.queue, r["event_type"], r["event_id"], r["reason"])
+
+    def _republish(self, d: Delivery, exchange: str, routing_key: str, extra: dict) -> Outgoing:
+        headers = dict(d.headers)
+        headers.update(extra)
+        headers.setdefault("x-lianxin-routing-key", d.routing_key)
+        return Outgoing(exchange, routing_key, d.body, self._message_id(d), headers)
+
+    @staticmethod
+    def _message_id(d: Delivery) -> str:
+        return d.event.event_id if d.event else hashlib.sha256(d.body).hexdigest()[:32]
+
+    def _rejection(self, d: Delivery) -> dict:
+        envelope = d.event.envelope if d.event else None
+        event_id = envelope["event_id"] if envelope else _peek(d.body, "event_id")
+        event_type = envelope["event_type"] if envelope else (_peek(d.body, "event_type") or d.routing_key)
+        return {
+            "_id": f"{self.sub.queue}:{event_id or self._message_id(d)}",
+            "queue": self.sub.queue,
+            "service": self.sub.service,
+            "event_id": event_id,
+            "event_type": event_type,
+            "source": envelope["source"] if envelope else _peek(d.body, "source"),
+            "reason": d.result.reason,
+            "errors": d.result.errors or {},
+            "attempts": d.attempt + 1,
+            "rejected_at": datetime.now(timezone.utc).isoformat(),
+            "body": d.body[:65536].decode("utf-8", "replace"),
+        }
+
+    def _count(self, d: Delivery, outcome: str) -> None:
+        event_type = d.event.event_type if d.event else "invalid"
+        metrics.EVENTS.labels(self.sub.service, self.sub.queue, event_type, outcome).inc()
+
+
+def _peek(body: bytes, key: str):
+    """A field of an envelope that failed validation, if it can be read at all."""
+    import json
+    try:
+        value = json.loads(body).get(key)
+        return value if isinstance(value, str) else None
+    except Exception:  # noqa: BLE001 - best effort for the rejection record
+        return None

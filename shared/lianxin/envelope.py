@@ -1,0 +1,94 @@
+"""The event envelope: the public contract of DESIGN.md.
+
+An envelope travels as JSON. `Event` is the validated form handed to
+consumers: the envelope exactly as received plus `data` loaded by the
+catalog schema of its type and version.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone, timedelta
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from .fields import AwareDateTimeString, Id, parse_aware_datetime
+
+BUSINESS_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+
+
+class EnvelopeSchema(Schema):
+    # Unknown envelope fields are ignored, not refused: a newer producer may
+    # add envelope fields without breaking older consumers.
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.String(required=True, validate=validate.Regexp(UUID_PATTERN, error="must be a UUID"))
+    event_type = fields.String(
+        required=True, validate=validate.Regexp(EVENT_TYPE_PATTERN, error="must be snake_case")
+    )
+    schema_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = AwareDateTimeString(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    org_unit_id = Id(required=True, allow_none=True)
+    correlation_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(UUID_PATTERN, error="must be a UUID")
+    )
+    data = fields.Dict(required=True)
+
+
+ENVELOPE = EnvelopeSchema()
+
+
+@dataclass(frozen=True)
+class Event:
+    envelope: dict  # JSON form, exactly as published
+    data: dict      # loaded by the catalog schema (dates as date objects)
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope["event_id"]
+
+    @property
+    def event_type(self) -> str:
+        return self.envelope["event_type"]
+
+    @property
+    def org_unit_id(self) -> str | None:
+        return self.envelope.get("org_unit_id")
+
+    @property
+    def source(self) -> str:
+        return self.envelope["source"]
+
+    @property
+    def occurred_at(self) -> datetime:
+        return parse_aware_datetime(self.envelope["occurred_at"])
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_business() -> datetime:
+    return datetime.now(BUSINESS_TZ)
+
+
+def decode(body: bytes | str | dict) -> dict:
+    """JSON body -> dict, with a reason when it is not a JSON object."""
+    if isinstance(body, dict):
+        return body
+    try:
+        value = json.loads(body)
+    except (TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError({"_body": [f"not valid JSON: {exc}"]})
+    if not isinstance(value, dict):
+        raise ValidationError({"_body": ["an envelope must be a JSON object"]})
+    return value
+
+
+def encode(envelope: dict) -> bytes:
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")

@@ -1,0 +1,6 @@
+"""Thin nameko adapters over the framework-free backbone.
+
+Only this package imports nameko: swapping the framework means rewriting
+these few extensions, not the services' domain, stores or handlers.
+"""
+from .extensions import ServiceResources, StoreProvider, consume  # noqa: F401

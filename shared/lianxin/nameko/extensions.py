@@ -1,0 +1,145 @@
+"""nameko extensions: the service's store and relay, batch consumers, metrics."""
+from __future__ import annotations
+
+import logging
+
+from eventlet.event import Event as GreenEvent
+from nameko.extensions import DependencyProvider, Entrypoint, SharedExtension
+
+from .. import metrics, topology
+from ..config import from_nameko_config
+from ..consumer import BatchConsumer
+from ..publisher import ConfirmPublisher
+from ..relay import OutboxRelay
+from ..store import ServiceDb, client_for, insert_many_new, ping
+
+log = logging.getLogger("lianxin.nameko")
+
+
+class ServiceResources(SharedExtension):
+    """One per service container: its database (with outbox), relay and metrics."""
+
+    def setup(self):
+        self.settings = from_nameko_config(self.container.config)
+        self.service = self.container.service_name
+        prefix = self.container.config.get("DB_PREFIX") or "lianxin"
+        self.client = client_for(self.settings.mongo_uri)
+        self.database = self.client[f"{prefix}_{self.service}"]
+        self.outbox_collections: list[str] = []
+        self.indexes: dict[str, list] = {}
+        self.relay: OutboxRelay | None = None
+        self._db: ServiceDb | None = None
+        self._relay_thread = None
+
+    def register(self, outbox_collections, indexes) -> None:
+        self.outbox_collections.extend(c for c in outbox_collections if c not in self.outbox_collections)
+        for name, specs in indexes.items():
+            self.indexes.setdefault(name, []).extend(specs)
+
+    @property
+    def db(self) -> ServiceDb:
+        if self._db is None:
+            notify = (lambda *args: self.relay.notify(*args)) if self.outbox_collections else None
+            self._db = ServiceDb(self.database, self.outbox_collections, notify)
+        return self._db
+
+    def start(self):
+        metrics.serve(self.settings.metrics_port)
+        self.db.ensure_indexes(self.indexes)
+        self.db["rejections"].create_index("rejected_at")
+        if self.outbox_collections:
+            publisher = ConfirmPublisher(self.settings.amqp_uri, connect_retries=1)
+            self.relay = OutboxRelay(self.service, self.db, publisher)
+            self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
+
+    def stop(self):
+        if self.relay is not None:
+            self.relay.stop()
+            if self._relay_thread is not None:
+                self._relay_thread.wait()
+            self.relay.publisher.close()
+
+    def kill(self):
+        if self.relay is not None:
+            self.relay.stop()
+
+    def record_rejections(self, rejections: list[dict]) -> None:
+        insert_many_new(self.db["rejections"], rejections)
+
+    def healthy(self) -> dict:
+        return {"store": ping(self.client),
+                "relay": self.relay is None or self.relay.last_error is None or self.relay._healthy}
+
+
+class StoreProvider(DependencyProvider):
+    """Hands each worker the service's domain-language store.
+
+    `store_cls` is a plain class in the service's store.py, built as
+    `store_cls.from_config(db, config)` if it has that, else `store_cls(db)`;
+    its OUTBOX_COLLECTIONS and INDEXES attributes say what to prepare at start.
+    """
+    resources = ServiceResources()
+
+    def __init__(self, store_cls):
+        self.store_cls = store_cls
+
+    def setup(self):
+        self.resources.register(getattr(self.store_cls, "OUTBOX_COLLECTIONS", ()),
+                                getattr(self.store_cls, "INDEXES", {}))
+
+    def start(self):
+        factory = getattr(self.store_cls, "from_config", None)
+        db = self.resources.db
+        self._store = factory(db, self.container.config) if factory else self.store_cls(db)
+
+    def get_dependency(self, worker_ctx):
+        return self._store
+
+
+class BatchConsume(Entrypoint):
+    """Entrypoint: the decorated method receives a batch of validated Events
+    and returns one consumer.Result per event (see lianxin.consumer)."""
+    resources = ServiceResources()
+
+    def __init__(self, queue: str, batch_size: int = 500, batch_wait: float = 0.005, **kwargs):
+        self.queue = queue
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self._thread = None
+        super().__init__(**kwargs)
+
+    def setup(self):
+        sub = topology.subscription(self.queue)
+        self.consumer = BatchConsumer(
+            self.resources.settings.amqp_uri, sub, self._handle,
+            record_rejections=self.resources.record_rejections,
+            batch_size=int(self.container.config.get("BATCH_SIZE") or self.batch_size),
+            batch_wait=self.batch_wait,
+        )
+
+    def start(self):
+        self._thread = self.container.spawn_managed_thread(self.consumer.run)
+
+    def stop(self):
+        self.consumer.stop()
+        if self._thread is not None:
+            self._thread.wait()
+
+    def kill(self):
+        self.consumer.stop()
+
+    def _handle(self, events):
+        done = GreenEvent()
+
+        def handle_result(worker_ctx, result, exc_info):
+            done.send((result, exc_info))
+            return result, exc_info
+
+        self.container.spawn_worker(self, (events,), {}, handle_result=handle_result)
+        result, exc_info = done.wait()
+        if exc_info is not None:
+            raise exc_info[1]
+        return result
+
+
+consume = BatchConsume.decorator

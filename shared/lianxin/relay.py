@@ -1,0 +1,129 @@
+"""The outbox relay: publishes recorded events with confirms, then clears them.
+
+A write notifies the relay with what it recorded, so events go out at once;
+a periodic sweep of the outbox catches whatever a crash, a broker outage or
+an unroutable publish left behind. Publishing twice is harmless (consumers
+are idempotent); clearing before the confirm would be loss, so it never does.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from datetime import datetime, timezone
+from typing import Callable
+
+from . import metrics, topology
+from .envelope import encode
+from .publisher import ConfirmPublisher, Outgoing, PublishTimeout
+from .store import ServiceDb
+
+log = logging.getLogger("lianxin.relay")
+
+
+class OutboxRelay:
+    def __init__(self, service: str, db: ServiceDb, publisher: ConfirmPublisher, *,
+                 sweep_interval: float = 2.0, batch_size: int = 1000):
+        self.service = service
+        self.db = db
+        self.publisher = publisher
+        self.sweep_interval = sweep_interval
+        self.batch_size = batch_size
+        self._hints: deque = deque()
+        # threading.Event is green under eventlet's monkey patching (nameko).
+        self._wakeup = threading.Event()
+        self._running = False
+        self._healthy = True
+        self.last_error: str | None = None
+
+    def notify(self, collection: str, doc_ids: list, events: list[dict]) -> None:
+        """Called after a committed write: publish these soon."""
+        # Map each event to its document so its outbox entry can be cleared.
+        if len(doc_ids) == 1:
+            self._hints.extend((collection, doc_ids[0], e) for e in events)
+        else:
+            self._hints.append(("__sweep__", None, None))
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        self._running = False
+        self._wakeup.set()
+
+    def run(self) -> None:
+        """Publish until stop(): on every notify, and by sweeping the outbox."""
+        self._running = True
+        last_sweep = 0.0
+        while self._running:
+            sweep = time.monotonic() - last_sweep >= self.sweep_interval or not self._healthy
+            try:
+                if sweep:
+                    last_sweep = time.monotonic()
+                    self._hints.clear()  # the sweep sees them all
+                    self.publish_pending()
+                while self._hints and self._running:
+                    self.publish_hints()
+                self._healthy = True
+            except Exception as exc:  # noqa: BLE001 - the relay must survive outages
+                self._healthy = False
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s relay: %s; events stay in the outbox", self.service, self.last_error)
+                self._hints.clear()
+                self.publisher.close()
+            self._wakeup.wait(self.sweep_interval if self._healthy else 1.0)
+            self._wakeup.clear()
+
+    # -- publishing -------------------------------------------------------------
+    def publish_hints(self) -> int:
+        items = []
+        while self._hints and len(items) < self.batch_size:
+            item = self._hints.popleft()
+            if item[0] == "__sweep__":
+                self._hints.clear()
+                return self.publish_pending()
+            items.append(item)
+        return self._publish(items)
+
+    def publish_pending(self) -> int:
+        total = 0
+        while True:
+            items = self.db.pending_events(self.batch_size)
+            self._observe_backlog(items)
+            if not items:
+                return total
+            published = self._publish(items)
+            total += published
+            if published < len(items) or len(items) < self.batch_size:
+                return total
+
+    def _publish(self, items: list[tuple]) -> int:
+        """items: (collection, doc id, envelope, ...) tuples."""
+        if not items:
+            return 0
+        items = [item[:3] for item in items]
+        outgoing = [Outgoing(topology.EVENTS_EXCHANGE, env["event_type"], encode(env), env["event_id"])
+                    for _, _, env in items]
+        result = self.publisher.publish(outgoing)
+        confirmed = set(result.confirmed)
+        self.db.mark_published([(c, doc_id, env["event_id"]) for c, doc_id, env in items
+                                if env["event_id"] in confirmed])
+        for _, _, env in items:
+            outcome = "confirmed" if env["event_id"] in confirmed else "failed"
+            metrics.PUBLISHED.labels(self.service, env["event_type"], outcome).inc()
+        for event_id, reason in result.failed.items():
+            log.error("%s relay: event %s not published: %s (kept in the outbox)", self.service, event_id, reason)
+        if result.failed:
+            self._healthy = False
+        return len(confirmed)
+
+    def _observe_backlog(self, items) -> None:
+        """Backlog gauges from a sweep (a lower bound when the sweep was capped)."""
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(len(items))
+        oldest = 0.0
+        now = datetime.now(timezone.utc)
+        for _, _, _, recorded_at in items:
+            oldest = max(oldest, (now - recorded_at).total_seconds())
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(oldest)
+
+
+__all__ = ["OutboxRelay", "PublishTimeout"]

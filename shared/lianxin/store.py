@@ -1,0 +1,224 @@
+"""The store: MongoDB from MONGO_URI, or the embedded in-memory store.
+
+Atomicity comes from single-document writes (DESIGN.md rule 2): a state
+change and the events it causes are written into the same document, under
+`outbox`. The relay (relay.py) publishes them and pulls them out again.
+The embedded store (mongomock) has no transactions, so this is also the
+only pattern that works the same on both.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+import pymongo
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+log = logging.getLogger("lianxin.store")
+
+OUTBOX = "outbox"
+_clients: dict[str | None, object] = {}
+_lock = threading.Lock()
+
+
+def client_for(uri: str | None):
+    """One client per URI per process; None -> the embedded in-memory store."""
+    with _lock:
+        if uri not in _clients:
+            if uri:
+                _clients[uri] = pymongo.MongoClient(uri, tz_aware=True, retryWrites=True)
+                log.info("store: MongoDB at %s", _redact(uri))
+            else:
+                import mongomock
+                _install_embedded_id_lookup()
+                _clients[uri] = mongomock.MongoClient(tz_aware=True)
+                log.warning("store: MONGO_URI is unset, using the EMBEDDED IN-MEMORY store "
+                            "(development only: data ends with the process)")
+        return _clients[uri]
+
+
+def is_embedded(uri: str | None) -> bool:
+    return not uri
+
+
+def ping(client) -> bool:
+    try:
+        client.admin.command("ping")
+        return True
+    except Exception:  # noqa: BLE001 - readiness only reports
+        return False
+
+
+def _redact(uri: str) -> str:
+    if "@" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri
+
+
+def _install_embedded_id_lookup() -> None:
+    """Give mongomock the `_id` index MongoDB has.
+
+    mongomock filters by scanning every document, so at 20,000 documents a
+    find_one by `_id` runs ~40/s (DESIGN.md). Its store already keys documents
+    by `_id`; for filters on `_id` (a value or `$in`) we look them up directly
+    and apply the full filter to those candidates only. Results are identical.
+    """
+    from mongomock import collection as mc
+    from mongomock.filtering import filter_applies
+
+    if getattr(mc.Collection, "_lianxin_id_lookup", False):
+        return
+    original = mc.Collection._iter_documents
+
+    def _iter_documents(self, filter):
+        if isinstance(filter, dict) and "_id" in filter:
+            wanted = filter["_id"]
+            if isinstance(wanted, dict):
+                keys = wanted.get("$in") if list(wanted) == ["$in"] else None
+            elif isinstance(wanted, (str, int)):
+                keys = [wanted]
+            else:
+                keys = None
+            if keys is not None:
+                docs = self._store._documents
+                found = [docs[k] for k in dict.fromkeys(keys) if isinstance(k, (str, int)) and k in docs]
+                return (d for d in found if filter_applies(filter, d))
+        return original(self, filter)
+
+    mc.Collection._iter_documents = _iter_documents
+    mc.Collection._lianxin_id_lookup = True
+
+
+def fingerprint(command: dict) -> str:
+    """A stable hash of a validated command, minus its id: same body, same print."""
+    from .catalog import jsonable
+    body = {k: v for k, v in command.items() if k != "id"}
+    text = json.dumps(jsonable(body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_duplicate_key(exc: Exception) -> bool:
+    return isinstance(exc, DuplicateKeyError) or getattr(exc, "code", None) == 11000
+
+
+def insert_many_new(collection, docs: list[dict]) -> list[dict]:
+    """Insert what is new, in one round trip; return the documents inserted.
+
+    A document whose `_id` exists already (or repeats within `docs`) is
+    skipped: the `_id` is the processed-event marker, written with the effect,
+    so a redelivered or duplicated event has no second effect.
+    """
+    seen: set = set()
+    unique = [d for d in docs if not (d["_id"] in seen or seen.add(d["_id"]))]  # first wins
+    if not unique:
+        return []
+    try:
+        collection.insert_many(unique, ordered=False)
+        return unique
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        skipped = {e["index"] for e in errors}
+        return [d for i, d in enumerate(unique) if i not in skipped]
+
+
+class ServiceDb:
+    """A service's database plus its outbox: the only way services write events.
+
+    `notify` is called after each committed write with the envelopes it
+    recorded, so the relay can publish at once instead of waiting for a sweep.
+    """
+
+    def __init__(self, database, outbox_collections: Iterable[str], notify: Callable[[str, list, list], None] | None = None):
+        self.db = database
+        self.outbox_collections = tuple(outbox_collections)
+        self._notify = notify or (lambda collection, ids, events: None)
+
+    def __getitem__(self, name):
+        return self.db[name]
+
+    def ensure_indexes(self, indexes: dict[str, list]) -> None:
+        """indexes: {collection: [IndexModel-style (keys, kwargs)]} created at start."""
+        for name in self.outbox_collections:
+            # Finds pending outbox entries without a full scan on MongoDB.
+            self.db[name].create_index([("outbox.event_id", pymongo.ASCENDING)], sparse=True,
+                                       name="outbox_pending")
+        for name, specs in indexes.items():
+            for keys, kwargs in specs:
+                self.db[name].create_index(keys, **kwargs)
+
+    # -- writes that record events ------------------------------------------
+    @staticmethod
+    def _entries(events: list[dict]) -> list[dict]:
+        recorded_at = datetime.now(timezone.utc)
+        return [{"event_id": e["event_id"], "recorded_at": recorded_at, "envelope": e} for e in events]
+
+    def insert_with_events(self, collection: str, doc: dict, events: list[dict]) -> None:
+        """Insert a document and its events in one write. Raises DuplicateKeyError."""
+        doc = dict(doc)
+        doc[OUTBOX] = self._entries(events)
+        self.db[collection].insert_one(doc)
+        self._notify(collection, [doc["_id"]], events)
+
+    def insert_many_with_events(self, collection: str, docs_events: list[tuple[dict, list[dict]]]) -> set:
+        """Batch insert; each document carries its own events. Returns ids inserted."""
+        docs = []
+        for doc, events in docs_events:
+            doc = dict(doc)
+            doc[OUTBOX] = self._entries(events)
+            docs.append(doc)
+        fresh = insert_many_new(self.db[collection], docs)
+        for d in fresh:
+            self._notify(collection, [d["_id"]], [e["envelope"] for e in d[OUTBOX]])
+        return {d["_id"] for d in fresh}
+
+    def update_with_events(self, collection: str, filter: dict, update: dict, events: list[dict]) -> bool:
+        """Update one document and append its events atomically; False if no match."""
+        update = {k: dict(v) for k, v in update.items()}
+        update.setdefault("$push", {})[OUTBOX] = {"$each": self._entries(events)}
+        result = self.db[collection].update_one(filter, update)
+        if result.matched_count:
+            self._notify(collection, [filter.get("_id")], events)
+        return bool(result.matched_count)
+
+    # -- rejections (written by the consumer, read by the API) -----------------
+    def rejections(self, limit: int = 100) -> list[dict]:
+        docs = self.db["rejections"].find({}, {"_id": 0}).sort("rejected_at", -1).limit(limit)
+        return list(docs)
+
+    def health(self) -> dict:
+        return {"store": ping(self.db.client)}
+
+    # -- the relay's side -----------------------------------------------------
+    def pending_events(self, limit: int = 1000) -> list[tuple[str, object, dict, datetime]]:
+        """(collection, doc id, envelope, recorded at) for events not yet published."""
+        out = []
+        for name in self.outbox_collections:
+            for doc in self.db[name].find({f"{OUTBOX}.0": {"$exists": True}}, {OUTBOX: 1}):
+                for entry in doc[OUTBOX]:
+                    recorded_at = entry["recorded_at"]
+                    if recorded_at.tzinfo is None:  # mongomock/pymongo without tz_aware
+                        recorded_at = recorded_at.replace(tzinfo=timezone.utc)
+                    out.append((name, doc["_id"], entry["envelope"], recorded_at))
+                    if len(out) >= limit:
+                        return out
+        return out
+
+    def mark_published(self, published: list[tuple[str, object, str]]) -> None:
+        """Pull confirmed events out of their documents' outboxes, one write per collection."""
+        by_collection: dict[str, tuple[set, set]] = {}
+        for collection, doc_id, event_id in published:
+            ids, eids = by_collection.setdefault(collection, (set(), set()))
+            ids.add(doc_id)
+            eids.add(event_id)
+        for collection, (ids, eids) in by_collection.items():
+            self.db[collection].update_many(
+                {"_id": {"$in": list(ids)}},
+                {"$pull": {OUTBOX: {"event_id": {"$in": list(eids)}}}},
+            )

@@ -1,0 +1,136 @@
+"""The whole RabbitMQ topology, in one place (DESIGN.md rule 3).
+
+Every process declares all of it before its first publish, so an event sent
+while its consumer is down waits in the consumer's queue. The same
+definition renders deploy/rabbitmq/definitions.json for the broker.
+
+  lianxin.events  (topic)   domain events, routing key = event type
+  lianxin.intake  (topic)   envelopes from other systems, routing key = event type;
+                            unroutable ones go to its alternate exchange
+  lianxin.intake.unrouted (fanout) -> intake.unrouted   (rejected by reporting)
+  lianxin.retry   (direct)  -> <queue>.retry.<seconds>  TTL, then back to <queue>
+  lianxin.dlx     (direct)  -> <queue>.dead             parked with a reason
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .catalog import CATALOG
+
+EVENTS_EXCHANGE = "lianxin.events"
+INTAKE_EXCHANGE = "lianxin.intake"
+UNROUTED_EXCHANGE = "lianxin.intake.unrouted"
+UNROUTED_QUEUE = "intake.unrouted"
+RETRY_EXCHANGE = "lianxin.retry"
+DEAD_LETTER_EXCHANGE = "lianxin.dlx"
+
+# Backoff tiers in seconds. A failing event waits in each tier in turn; the
+# sum (~60 s) is the "about a minute" of DESIGN.md rule 7 before rejection.
+RETRY_DELAYS = (1, 4, 15, 40)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    queue: str
+    exchange: str
+    routing_keys: tuple[str, ...]
+    service: str
+    intake: bool = False
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dead"
+
+    def retry_queue(self, delay: int) -> str:
+        return f"{self.queue}.retry.{delay}s"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    name: str
+    type: str
+    arguments: dict = field(default_factory=dict)
+
+
+EXCHANGES = (
+    Exchange(EVENTS_EXCHANGE, "topic"),
+    Exchange(INTAKE_EXCHANGE, "topic", {"alternate-exchange": UNROUTED_EXCHANGE}),
+    Exchange(UNROUTED_EXCHANGE, "fanout"),
+    Exchange(RETRY_EXCHANGE, "direct"),
+    Exchange(DEAD_LETTER_EXCHANGE, "direct"),
+)
+
+
+def _intake(service: str) -> Subscription:
+    return Subscription(f"{service}.intake", INTAKE_EXCHANGE,
+                        tuple(CATALOG.intake_owned_by(service)), service, intake=True)
+
+
+# Which service consumes what. Reporting takes every domain event ("#").
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    _intake("membership"),
+    Subscription("reporting.events", EVENTS_EXCHANGE, ("#",), "reporting"),
+    Subscription(UNROUTED_QUEUE, UNROUTED_EXCHANGE, ("",), "reporting", intake=True),
+)
+
+
+def subscription(queue: str) -> Subscription:
+    for sub in SUBSCRIPTIONS:
+        if sub.queue == queue:
+            return sub
+    raise KeyError(f"no subscription declares queue {queue!r}")
+
+
+def queue_arguments(sub: Subscription) -> dict:
+    # Broker-side dead letters (a reject, an expired message) land beside ours.
+    return {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-dead-letter-routing-key": sub.queue}
+
+
+def declare(channel) -> None:
+    """Declare everything on a py-amqp channel. Idempotent."""
+    for ex in EXCHANGES:
+        channel.exchange_declare(ex.name, ex.type, durable=True, auto_delete=False,
+                                 arguments=ex.arguments or None)
+    for sub in SUBSCRIPTIONS:
+        channel.queue_declare(sub.queue, durable=True, auto_delete=False,
+                              arguments=queue_arguments(sub))
+        for key in sub.routing_keys:
+            channel.queue_bind(sub.queue, sub.exchange, key)
+        channel.queue_declare(sub.dead_letter_queue, durable=True, auto_delete=False)
+        channel.queue_bind(sub.dead_letter_queue, DEAD_LETTER_EXCHANGE, sub.queue)
+        for delay in RETRY_DELAYS:
+            name = sub.retry_queue(delay)
+            channel.queue_declare(name, durable=True, auto_delete=False, arguments={
+                "x-message-ttl": delay * 1000,
+                # Expired retries go back to the consumer's own queue.
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": sub.queue,
+            })
+            channel.queue_bind(name, RETRY_EXCHANGE, name)
+
+
+def definitions(vhost: str = "/") -> dict:
+    """The topology as a RabbitMQ definitions document (deploy/rabbitmq)."""
+    exchanges, queues, bindings = [], [], []
+    for ex in EXCHANGES:
+        exchanges.append({"name": ex.name, "vhost": vhost, "type": ex.type, "durable": True,
+                          "auto_delete": False, "internal": False, "arguments": ex.arguments})
+    for sub in SUBSCRIPTIONS:
+        queues.append({"name": sub.queue, "vhost": vhost, "durable": True, "auto_delete": False,
+                       "arguments": queue_arguments(sub)})
+        bindings += [{"source": sub.exchange, "vhost": vhost, "destination": sub.queue,
+                      "destination_type": "queue", "routing_key": key, "arguments": {}}
+                     for key in sub.routing_keys]
+        queues.append({"name": sub.dead_letter_queue, "vhost": vhost, "durable": True,
+                       "auto_delete": False, "arguments": {}})
+        bindings.append({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost,
+                         "destination": sub.dead_letter_queue, "destination_type": "queue",
+                         "routing_key": sub.queue, "arguments": {}})
+        for delay in RETRY_DELAYS:
+            name = sub.retry_queue(delay)
+            queues.append({"name": name, "vhost": vhost, "durable": True, "auto_delete": False,
+                           "arguments": {"x-message-ttl": delay * 1000, "x-dead-letter-exchange": "",
+                                         "x-dead-letter-routing-key": sub.queue}})
+            bindings.append({"source": RETRY_EXCHANGE, "vhost": vhost, "destination": name,
+                             "destination_type": "queue", "routing_key": name, "arguments": {}})
+    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues, "bindings": bindings}
