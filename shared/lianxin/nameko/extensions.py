@@ -20,6 +20,10 @@ class ServiceResources(SharedExtension):
     """One per service container: its database (with outbox), relay and metrics."""
 
     def setup(self):
+        # Idempotent: dependents call it from their own setup, whose order
+        # nameko does not guarantee relative to this one.
+        if getattr(self, "settings", None) is not None:
+            return
         self.settings = from_nameko_config(self.container.config)
         self.service = self.container.service_name
         prefix = self.container.config.get("DB_PREFIX") or "lianxin"
@@ -84,6 +88,7 @@ class StoreProvider(DependencyProvider):
         self.store_cls = store_cls
 
     def setup(self):
+        self.resources.setup()
         self.resources.register(getattr(self.store_cls, "OUTBOX_COLLECTIONS", ()),
                                 getattr(self.store_cls, "INDEXES", {}))
 
@@ -109,6 +114,7 @@ class BatchConsume(Entrypoint):
         super().__init__(**kwargs)
 
     def setup(self):
+        self.resources.setup()
         sub = topology.subscription(self.queue)
         self.consumer = BatchConsumer(
             self.resources.settings.amqp_uri, sub, self._handle,
