@@ -198,7 +198,7 @@ class BatchConsumer:
     def _loop(self) -> None:
         while self._running:
             try:
-                self._conn.drain_events(timeout=0.5)
+                self._conn.drain_events(timeout=0.2)
             except socket.timeout:
                 continue
             # Gather a batch: keep draining until full or batch_wait has passed.

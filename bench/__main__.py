@@ -1,0 +1,179 @@
+"""`python -m bench` (`make bench`): raw RabbitMQ vs Lianxin's one-hop path, same run.
+
+Both are measured in one process, on the same broker, in a throwaway vhost
+that is deleted at the end. Prints a table with the ratios and the issue's
+targets, and writes the full result to bench/results/<timestamp>.json.
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # printed at import
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # before anything else imports socket/threading, as nameko does
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bench import lianxin_path, raw_broker  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# The issue's targets, shown beside the figures for context.
+TARGET_EVENTS_PER_S = 5000
+TARGET_SHARE_OF_RAW_CONSUME = 0.40
+TARGET_P50_MS = 10.0
+TARGET_P99_MS = 50.0
+TARGET_RATE = 1000
+
+
+def _ratios(raw: dict | None, lx: dict | None) -> dict:
+    if not raw or not lx:
+        return {}
+    eps = lx["throughput"]["events_per_s"]
+    return {
+        "one_hop_vs_raw_consume_ack": round(eps / raw["consume_ack_per_s"], 3),
+        "one_hop_vs_raw_publish_confirmed": round(eps / raw["publish_confirmed_per_s"], 3),
+        "latency_p50_vs_raw": round(lx["latency"]["p50_ms"] / raw["latency"]["p50_ms"], 2),
+        "latency_p99_vs_raw": round(lx["latency"]["p99_ms"] / raw["latency"]["p99_ms"], 2),
+    }
+
+
+def _verdicts(lx: dict | None, ratios: dict) -> dict:
+    if not lx:
+        return {}
+    out = {
+        "events_per_s": lx["throughput"]["events_per_s"] >= TARGET_EVENTS_PER_S,
+        "latency_p50": lx["latency"]["p50_ms"] <= TARGET_P50_MS,
+        "latency_p99": lx["latency"]["p99_ms"] <= TARGET_P99_MS,
+    }
+    if ratios:
+        out["share_of_raw_consume_ack"] = ratios["one_hop_vs_raw_consume_ack"] >= TARGET_SHARE_OF_RAW_CONSUME
+    return out
+
+
+def _table(result: dict) -> str:
+    raw, lx, ratios, ok = result.get("raw"), result.get("lianxin"), result["ratios"], result["meets_target"]
+    mark = lambda key: "" if key not in ok else ("  ok" if ok[key] else "  MISSED")  # noqa: E731
+    rows = []
+    if raw:
+        rows += [
+            ("raw publish + confirm", f"{raw['publish_confirmed_per_s']:,.0f} msg/s", ""),
+            ("raw consume + ack", f"{raw['consume_ack_per_s']:,.0f} msg/s", ""),
+            (f"raw latency p50 / p99 @ {raw['latency']['rate_per_s']:,.0f}/s",
+             f"{raw['latency']['p50_ms']:.2f} / {raw['latency']['p99_ms']:.2f} ms", ""),
+        ]
+    if lx:
+        tp, lat = lx["throughput"], lx["latency"]
+        rows += [
+            ("Lianxin one hop", f"{tp['events_per_s']:,.0f} events/s",
+             f">= {TARGET_EVENTS_PER_S:,}/s{mark('events_per_s')}"),
+            ("  (writes done / last confirm / all applied)",
+             f"{tp['writes_done_s']:.2f} / {tp['all_confirmed_s']:.2f} / {tp['seconds']:.2f} s", ""),
+            ("  latency under saturation p50 / p99",
+             f"{tp['latency_under_load']['p50_ms']:,.0f} / {tp['latency_under_load']['p99_ms']:,.0f} ms", ""),
+            (f"Lianxin latency p50 @ {lat['rate_per_s']:,.0f}/s", f"{lat['p50_ms']:.2f} ms",
+             f"<= {TARGET_P50_MS:g} ms @ {TARGET_RATE:,}/s{mark('latency_p50')}"),
+            (f"Lianxin latency p99 @ {lat['rate_per_s']:,.0f}/s", f"{lat['p99_ms']:.2f} ms",
+             f"<= {TARGET_P99_MS:g} ms{mark('latency_p99')}"),
+        ]
+    if ratios:
+        rows += [
+            ("RATIO one hop / raw consume+ack", f"{ratios['one_hop_vs_raw_consume_ack']:.1%}",
+             f">= {TARGET_SHARE_OF_RAW_CONSUME:.0%}{mark('share_of_raw_consume_ack')}"),
+            ("RATIO one hop / raw publish+confirm", f"{ratios['one_hop_vs_raw_publish_confirmed']:.1%}", ""),
+            ("RATIO latency p50 / raw p50", f"{ratios['latency_p50_vs_raw']:.1f}x", ""),
+            ("RATIO latency p99 / raw p99", f"{ratios['latency_p99_vs_raw']:.1f}x", ""),
+        ]
+    if lx:
+        rows.append(("checks (nothing lost, outbox empty)", "ok" if lx["checks"]["ok"] else "FAILED", ""))
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    header = f"{'':<{w0}}  {'measured':>{w1}}  target (issue)"
+    return "\n".join([header] + [f"{a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in rows])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20000, help="messages / events per throughput phase")
+    parser.add_argument("--size", type=int, default=300, help="raw message body size in bytes "
+                        "(Lianxin's envelopes are what they are, ~415 B; both are reported)")
+    parser.add_argument("--only", choices=("raw", "lianxin"), help="measure one side only")
+    parser.add_argument("--json", action="store_true", help="print the JSON result only (progress to stderr)")
+    parser.add_argument("--latency-rate", type=float, default=TARGET_RATE, help="paced events/s in the latency phases")
+    parser.add_argument("--latency-count", type=int, default=5000, help="events in each latency phase")
+    parser.add_argument("--write-batch", type=int, default=500, help="documents per insert_many_with_events")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the Lianxin throughput phase; stats to bench/results/<ts>.prof")
+    args = parser.parse_args(argv)
+
+    out = sys.stderr if args.json else sys.stdout
+
+    def progress(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    broker = os.environ.get("AMQP_URI") or lianxin_path.BROKER
+    result = {
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "rabbitmq": lianxin_path.broker_version()},
+        "args": vars(args),
+        "raw": None, "lianxin": None,
+    }
+    profiler = None
+    if args.profile:
+        import cProfile
+        profiler = cProfile.Profile()
+    try:
+        with lianxin_path.throwaway_vhost(broker, progress) as uri:
+            if args.only in (None, "raw"):
+                result["raw"] = raw_broker.measure(
+                    uri, count=args.count, size=args.size, progress=progress,
+                    latency_rate=args.latency_rate, latency_count=args.latency_count)
+            if args.only in (None, "lianxin"):
+                result["lianxin"] = lianxin_path.measure(
+                    uri, args.count, write_batch=args.write_batch, latency_rate=args.latency_rate,
+                    latency_count=args.latency_count, progress=progress, profiler=profiler)
+    except (raw_broker.BenchError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    result["ratios"] = _ratios(result["raw"], result["lianxin"])
+    result["targets"] = {"events_per_s": TARGET_EVENTS_PER_S, "share_of_raw_consume_ack": TARGET_SHARE_OF_RAW_CONSUME,
+                         "latency_p50_ms": TARGET_P50_MS, "latency_p99_ms": TARGET_P99_MS,
+                         "latency_rate_per_s": TARGET_RATE}
+    result["meets_target"] = _verdicts(result["lianxin"], result["ratios"])
+
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{stamp}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if profiler is not None:
+        import io
+        import pstats
+        prof_path = RESULTS / f"{stamp}.prof"
+        profiler.dump_stats(str(prof_path))
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+        progress(text.getvalue())
+        progress(f"profile written to {prof_path}")
+
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print()
+        print(_table(result))
+        print(f"\nresult written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""A member registered over HTTP appears in the summary report."""
+from tests.support.system import eventually
+
+
+def seed_tree(system):
+    assert system.post("/org-units", {"id": "wgz", "name": "王哥庄街道", "level": "street"}).status_code == 201
+    assert system.post("/org-units", {"id": "z1", "name": "第一管区", "level": "zone",
+                                      "parent_id": "wgz"}).status_code == 201
+    assert system.post("/org-units", {"id": "c1", "name": "唐家庄社区", "level": "community",
+                                      "parent_id": "z1"}).status_code == 201
+
+
+MEMBER = {"id": "m1", "name": "张三", "gender": "male", "birth_date": "1970-01-02", "org_unit_id": "c1",
+          "stage": "full", "admitted_on": "1995-07-01", "id_number": "11010519491231002X", "phone": "13812345678"}
+
+
+def test_member_registered_over_http_appears_in_summary(system):
+    system.start("membership", "reporting", "gateway")
+    seed_tree(system)
+    response = system.post("/members", MEMBER)
+    assert response.status_code == 201
+    assert response.json()["id_number"] == "110***********002X"
+
+    summary = eventually(lambda: system.summary("wgz", "2018-01-01", "2018-12-31").get("members", {}).get("total") == 1
+                         and system.summary("wgz", "2018-01-01", "2018-12-31"), message="member in summary")
+    assert summary["members"]["by_stage"]["full"] == 1
+    # Counted in the subtree only, and from the admission date on.
+    system.post("/org-units", {"id": "other", "name": "别的街道", "level": "street"})
+    eventually(lambda: system.summary("other").get("members", {}).get("total") == 0, message="other street empty")
+    assert system.summary("wgz", "1990-01-01", "1994-12-31")["members"]["total"] == 0
+
+
+def test_the_same_client_id_creates_once(system):
+    system.start("membership", "reporting", "gateway")
+    seed_tree(system)
+    first = system.post("/members", MEMBER)
+    again = system.post("/members", MEMBER)
+    other = system.post("/members", {**MEMBER, "name": "李四"})
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
+    assert again.json() == first.json()
+    assert other.headers["Content-Type"] == "application/problem+json"
+    eventually(lambda: system.summary("wgz").get("members", {}).get("total") == 1, message="one member")
+    events = system.store("reporting").db["events"]
+    assert events.count_documents({"event_type": "member_registered"}) == 1
+
+
+def test_openapi_health_and_readiness(system):
+    system.start("membership", "reporting", "gateway")
+    spec = system.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/members" in spec["paths"] and "/api/v1/reports/summary" in spec["paths"]
+    assert "RegisterMember" in spec["components"]["schemas"]
+    assert system.http("GET", "/healthz").status_code == 200
+    ready = system.http("GET", "/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
