@@ -97,12 +97,15 @@ def register_member(member_id: str, command: dict, org_unit: OrgUnit | None, tod
         if stage == "full" and since < _years_after(admitted, PROBATION_YEARS):
             errors.setdefault("stage_since", []).append(
                 "a full member's stage begins at least one year of probation after admission")
+        if stage == "full" and _years_after(admitted, PROBATION_YEARS) > today:
+            errors.setdefault("admitted_on", []).append(
+                "less than a year ago: a full member has served one year of probation")
         if stage == "probationary" and since < admitted:
             errors.setdefault("stage_since", []).append("is before the admission date")
     else:
         since = command.get("stage_since") or today
         if admitted is not None:
-            errors.setdefault("admitted_on", []).append(f"an {stage} has not been admitted yet")
+            errors.setdefault("admitted_on", []).append(f"must be empty: a member at stage {stage} is not admitted yet")
         if since < _years_after(birth, MIN_AGE):
             errors.setdefault("stage_since", []).append(f"is before the person turned {MIN_AGE}")
     if since > today:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from lianxin.envelope import Event
+from lianxin.fields import parse_aware_datetime
 from lianxin.errors import NotFound
 
 STAGES = ("applicant", "activist", "candidate", "probationary", "full")
@@ -47,7 +48,7 @@ class ReportModel:
     members: dict[str, MemberFacts] = field(default_factory=dict)
     members_by_unit: dict[str, set] = field(default_factory=lambda: defaultdict(set))
     applied: int = 0
-    last_occurred_at: str | None = None
+    last_occurred_at: datetime | None = None
 
     # -- applying events ----------------------------------------------------------
     def apply(self, events: list[Event]) -> None:
@@ -56,7 +57,7 @@ class ReportModel:
             if handler is not None:
                 handler(event.data)
             self.applied += 1
-            occurred = event.envelope["occurred_at"]
+            occurred = parse_aware_datetime(event.envelope["occurred_at"])
             if self.last_occurred_at is None or occurred > self.last_occurred_at:
                 self.last_occurred_at = occurred
 

@@ -160,6 +160,12 @@ class BatchConsumer:
                             self.sub.queue, _describe(exc), backoff)
                 self.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception:  # noqa: BLE001 - a bug here must not stop the service
+                # Unacked deliveries return to the queue; back off so a
+                # persistent fault does not spin.
+                log.exception("%s: consumer failed; reconnecting in %.1fs", self.sub.queue, backoff)
+                self.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
             finally:
                 self._disconnect()
         self.ready = False
@@ -188,8 +194,11 @@ class BatchConsumer:
                 pass
 
     def _on_message(self, message: amqp.Message) -> None:
+        body = message.body
+        if isinstance(body, str):  # py-amqp decodes bodies that declare an encoding
+            body = body.encode("utf-8")
         self._buffer.append(Delivery(
-            tag=message.delivery_tag, body=message.body,
+            tag=message.delivery_tag, body=body,
             headers=dict(message.properties.get("application_headers") or {}),
             routing_key=message.delivery_info.get("routing_key", ""),
             redelivered=bool(message.delivery_info.get("redelivered")),
@@ -226,6 +235,8 @@ class BatchConsumer:
                 valid.append(d)
             except InvalidEvent as exc:
                 d.result = Result.reject(exc.detail, exc.errors)
+            except Exception as exc:  # noqa: BLE001 - nothing off the wire may stall the queue
+                d.result = Result.reject(f"unreadable message: {_describe(exc)}")
         if valid:
             started = time.perf_counter()
             for d, result in zip(valid, self._handle([d.event for d in valid])):

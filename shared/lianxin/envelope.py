@@ -85,6 +85,8 @@ def decode(body: bytes | str | dict) -> dict:
         value = json.loads(body)
     except (TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ValidationError({"_body": [f"not valid JSON: {exc}"]})
+    except RecursionError:
+        raise ValidationError({"_body": ["nested too deeply to be an envelope"]})
     if not isinstance(value, dict):
         raise ValidationError({"_body": ["an envelope must be a JSON object"]})
     return value

@@ -182,10 +182,12 @@ class ServiceDb:
         """Update one document and append its events atomically; False if no match."""
         update = {k: dict(v) for k, v in update.items()}
         update.setdefault("$push", {})[OUTBOX] = {"$each": self._entries(events)}
-        result = self.db[collection].update_one(filter, update)
-        if result.matched_count:
-            self._notify(collection, [filter.get("_id")], events)
-        return bool(result.matched_count)
+        # find_one_and_update tells which document took the events, so the
+        # relay can clear them there even when the filter is not by _id.
+        doc = self.db[collection].find_one_and_update(filter, update, projection={"_id": 1})
+        if doc is not None:
+            self._notify(collection, [doc["_id"]], events)
+        return doc is not None
 
     # -- rejections (written by the consumer, read by the API) -----------------
     def rejections(self, limit: int = 100) -> list[dict]:

@@ -5,7 +5,6 @@ service stopped and started again finds its data, as it would with MongoDB.
 """
 from __future__ import annotations
 
-import json
 import socket
 import time
 import uuid
@@ -102,15 +101,15 @@ class System:
         response = self.get("/reports/summary", org_unit_id=org_unit_id, **{"from": start, "to": end})
         return response.json() if response.status_code == 200 else {}
 
-    def publish_intake(self, envelopes: list, raw: bool = False) -> None:
-        """Publish envelopes (dicts, or raw bytes when `raw`) to lianxin.intake."""
+    def publish_intake(self, envelopes: list, routing_key: str | None = None) -> None:
+        """Publish envelopes to lianxin.intake: dicts, or raw bytes with a routing key."""
         if self._publisher is None:
             self._publisher = ConfirmPublisher(self.config["AMQP_URI"])
         messages = []
         for env in envelopes:
-            body = env if raw else encode(env)
-            event_type = json.loads(body).get("event_type", "unknown") if raw else env["event_type"]
-            messages.append(Outgoing(INTAKE_EXCHANGE, str(event_type), body, new_event_id()))
+            body = env if isinstance(env, bytes) else encode(env)
+            key = routing_key or env["event_type"]
+            messages.append(Outgoing(INTAKE_EXCHANGE, key, body, new_event_id()))
         result = self._publisher.publish(messages)
         assert not result.failed, result.failed
 

@@ -48,7 +48,7 @@ class RegisterMember(Schema):
         if value is not None and (problem := mobile_problem(value)):
             raise ValidationError(problem)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _admission(self, data, **_):
         if data.get("stage") in ADMITTED_STAGES and not data.get("admitted_on"):
             raise ValidationError(

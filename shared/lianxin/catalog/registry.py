@@ -92,7 +92,7 @@ class Catalog:
             raise KeyError(f"unknown event type {event_type!r} v{version}")
         # dump(load(x)) both validates and normalises to JSON types.
         loaded = schema.load(_jsonable(data))
-        return {
+        envelope = {
             "event_id": event_id or new_event_id(),
             "event_type": event_type,
             "schema_version": version,
@@ -102,6 +102,9 @@ class Catalog:
             "correlation_id": correlation_id,
             "data": schema.dump(loaded),
         }
+        # Never emit what consumers would refuse (a naive time, a bad id).
+        ENVELOPE.load(envelope)
+        return envelope
 
     # -- consuming ----------------------------------------------------------
     def validate(self, raw) -> Event:

@@ -1,0 +1,259 @@
+"""BatchConsumer.process without a broker: outcomes, isolation, retry tiers, dead letters."""
+import json
+import socket
+
+import pytest
+from pymongo.errors import ConnectionFailure
+
+from lianxin import topology
+from lianxin.catalog import CATALOG
+from lianxin.consumer import BatchConsumer, Delivery, Result
+from lianxin.envelope import encode
+from lianxin.errors import Conflict, InvalidInput, NotFound, TransientError
+from lianxin.publisher import PublishResult
+
+
+class FakePublisher:
+    def __init__(self, fail=False):
+        self.published = []
+        self.fail = fail
+
+    def publish(self, outgoing):
+        self.published.extend(outgoing)
+        if self.fail:
+            return PublishResult(failed={m.message_id: "unroutable" for m in outgoing})
+        return PublishResult(confirmed=[m.message_id for m in outgoing])
+
+
+class Handler:
+    """Records each call; answers via `answer(events)`."""
+
+    def __init__(self, answer=None):
+        self.calls = []
+        self.answer = answer or (lambda events: [Result.ok()] * len(events))
+
+    def __call__(self, events):
+        self.calls.append([e.event_id for e in events])
+        return self.answer(events)
+
+
+def consumer_for(handler, queue="reporting.events", publisher=None):
+    rejections, sleeps = [], []
+    consumer = BatchConsumer("amqp://unused", topology.subscription(queue), handler,
+                             record_rejections=rejections.extend, sleep=sleeps.append)
+    consumer.publisher = publisher or FakePublisher()
+    return consumer, rejections, sleeps
+
+
+def envelope(unit_id="u1"):
+    return CATALOG.new_event("org_unit_created", {"org_unit_id": unit_id, "name": unit_id, "level": "street",
+                                                  "parent_id": None}, source="membership", org_unit_id=unit_id)
+
+
+def delivery(tag, body=None, headers=None):
+    body = body if body is not None else encode(envelope(f"u{tag}"))
+    return Delivery(tag=tag, body=body, headers=headers or {}, routing_key="org_unit_created",
+                    redelivered=False)
+
+
+def outcomes(batch):
+    return [d.result.outcome for d in batch]
+
+
+def test_all_ok_publishes_nothing_and_rejects_nothing():
+    handler = Handler()
+    consumer, rejections, _ = consumer_for(handler)
+    batch = [delivery(i) for i in range(3)]
+    consumer.process(batch)
+    assert outcomes(batch) == ["ok", "ok", "ok"]
+    assert len(handler.calls) == 1 and len(handler.calls[0]) == 3
+    assert consumer.publisher.published == []
+    assert rejections == []
+
+
+def test_duplicates_are_acked_silently():
+    consumer, rejections, _ = consumer_for(Handler(lambda events: [Result.duplicate()] * len(events)))
+    batch = [delivery(1)]
+    consumer.process(batch)
+    assert outcomes(batch) == ["duplicate"]
+    assert consumer.publisher.published == [] and rejections == []
+
+
+def test_invalid_envelope_is_dead_lettered_with_its_reason():
+    handler = Handler()
+    consumer, rejections, _ = consumer_for(handler)
+    bad = envelope()
+    bad["occurred_at"] = "2018-06-12T09:30:00"
+    batch = [delivery(1, encode(bad)), delivery(2)]
+    consumer.process(batch)
+
+    assert outcomes(batch) == ["reject", "ok"]
+    assert len(handler.calls[0]) == 1  # only the valid one reached the handler
+    [out] = consumer.publisher.published
+    assert (out.exchange, out.routing_key) == ("lianxin.dlx", "reporting.events")
+    assert out.body == batch[0].body
+    assert out.headers["x-lianxin-reason"] == "the envelope is invalid"
+    assert out.headers["x-lianxin-queue"] == "reporting.events"
+    assert out.headers["x-lianxin-routing-key"] == "org_unit_created"
+    [rejection] = rejections
+    assert rejection["reason"] == "the envelope is invalid"
+    assert list(rejection["errors"]) == ["occurred_at"]
+    assert rejection["event_id"] == bad["event_id"]
+    assert rejection["event_type"] == "org_unit_created"
+    assert rejection["_id"] == f"reporting.events:{bad['event_id']}"
+    assert rejection["attempts"] == 1
+    assert json.loads(rejection["body"]) == bad
+
+
+def test_body_that_is_not_json_is_dead_lettered():
+    consumer, rejections, _ = consumer_for(Handler())
+    batch = [delivery(1, b"\xff\xfe garbage")]
+    consumer.process(batch)
+    assert outcomes(batch) == ["reject"]
+    assert list(rejections[0]["errors"]) == ["_body"]
+    assert rejections[0]["event_id"] is None
+    assert rejections[0]["event_type"] == "org_unit_created"  # from the routing key
+    assert consumer.publisher.published[0].exchange == "lianxin.dlx"
+
+
+def test_deeply_nested_json_is_dead_lettered_not_raised():
+    consumer, rejections, _ = consumer_for(Handler())
+    batch = [delivery(1, b"[" * 5000 + b"]" * 5000), delivery(2)]
+    consumer.process(batch)
+    assert outcomes(batch) == ["reject", "ok"]
+    assert list(rejections[0]["errors"]) == ["_body"]
+
+
+def test_intake_queue_validates_intake_commands():
+    consumer, rejections, _ = consumer_for(Handler(), queue="membership.intake")
+    batch = [delivery(1)]  # a domain event, not an intake command
+    consumer.process(batch)
+    assert outcomes(batch) == ["reject"]
+    assert list(rejections[0]["errors"]) == ["event_type"]
+    assert consumer.publisher.published[0].routing_key == "membership.intake"
+
+
+def test_a_poison_event_is_isolated_from_its_batch():
+    batch = [delivery(i) for i in range(5)]
+    poison = json.loads(batch[2].body)["event_id"]
+
+    def answer(events):
+        if any(e.event_id == poison for e in events):
+            raise ValueError("cannot project this one")
+        return [Result.ok()] * len(events)
+
+    handler = Handler(answer)
+    consumer, rejections, sleeps = consumer_for(handler)
+    consumer.process(batch)
+
+    assert outcomes(batch) == ["ok", "ok", "reject", "ok", "ok"]
+    assert [len(c) for c in handler.calls] == [5, 1, 1, 1, 1, 1]
+    [out] = consumer.publisher.published
+    assert (out.exchange, out.routing_key, out.message_id) == ("lianxin.dlx", "reporting.events", poison)
+    assert out.headers["x-lianxin-reason"] == "ValueError: cannot project this one"
+    assert [r["event_id"] for r in rejections] == [poison]
+    assert sleeps == []
+
+
+def test_transient_failure_is_retried_in_place_then_sent_to_the_first_tier():
+    handler = Handler(lambda events: (_ for _ in ()).throw(TransientError("store is down")))
+    consumer, rejections, sleeps = consumer_for(handler)
+    batch = [delivery(i) for i in range(3)]
+    consumer.process(batch)
+
+    assert len(handler.calls) == 3  # transient_attempts, whole batch each time
+    assert sleeps == [0.1, 0.4]
+    assert outcomes(batch) == ["retry"] * 3
+    published = consumer.publisher.published
+    assert [(m.exchange, m.routing_key) for m in published] == [("lianxin.retry", "reporting.events.retry.1s")] * 3
+    assert [m.headers["x-lianxin-attempt"] for m in published] == [1, 1, 1]
+    assert [m.body for m in published] == [d.body for d in batch]
+    assert rejections == []
+
+
+@pytest.mark.parametrize("attempt, tier", [(1, "4s"), (2, "15s"), (3, "40s")])
+def test_retry_moves_to_the_next_backoff_tier(attempt, tier):
+    consumer, _, _ = consumer_for(Handler(lambda events: [Result.retry("not yet")] * len(events)))
+    consumer.process([delivery(1, headers={"x-lianxin-attempt": attempt})])
+    [out] = consumer.publisher.published
+    assert out.routing_key == f"reporting.events.retry.{tier}"
+    assert out.headers["x-lianxin-attempt"] == attempt + 1
+
+
+def test_retry_after_the_last_tier_is_dead_lettered():
+    consumer, rejections, _ = consumer_for(Handler(lambda events: [Result.retry("org unit unknown")] * len(events)))
+    batch = [delivery(1, headers={"x-lianxin-attempt": 4})]
+    consumer.process(batch)
+    assert outcomes(batch) == ["reject"]
+    assert batch[0].result.reason == "gave up after 5 attempts: org unit unknown"
+    [out] = consumer.publisher.published
+    assert (out.exchange, out.routing_key) == ("lianxin.dlx", "reporting.events")
+    assert out.headers["x-lianxin-reason"].startswith("gave up after")
+    assert out.headers["x-lianxin-attempt"] == 4
+    assert rejections[0]["attempts"] == 5
+
+
+def test_wrong_number_of_results_is_a_failure_and_isolated():
+    handler = Handler(lambda events: [Result.ok()])  # one result whatever the batch
+    consumer, rejections, _ = consumer_for(handler)
+    batch = [delivery(i) for i in range(3)]
+    consumer.process(batch)
+    assert [len(c) for c in handler.calls] == [3, 1, 1, 1]
+    assert outcomes(batch) == ["ok", "ok", "ok"]
+    assert rejections == []
+
+
+def test_no_results_for_a_single_event_is_dead_lettered():
+    consumer, rejections, _ = consumer_for(Handler(lambda events: []))
+    batch = [delivery(1)]
+    consumer.process(batch)
+    assert outcomes(batch) == ["reject"]
+    assert rejections[0]["reason"] == "RuntimeError: handler returned 0 results for 1 events"
+
+
+def test_handler_reject_records_its_errors():
+    consumer, rejections, _ = consumer_for(Handler(
+        lambda events: [Result.reject("bad dates", {"admitted_on": ["is in the future"]})] * len(events)))
+    consumer.process([delivery(1)])
+    assert rejections[0]["errors"] == {"admitted_on": ["is in the future"]}
+    assert rejections[0]["reason"] == "bad dates"
+
+
+def test_unconfirmed_dead_letter_raises_and_records_nothing():
+    consumer, rejections, _ = consumer_for(Handler(), publisher=FakePublisher(fail=True))
+    with pytest.raises(ConnectionError):
+        consumer.process([delivery(1, b"not json")])
+    assert rejections == []
+
+
+# -- Result.from_error ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("exc", [TransientError("down"), ConnectionFailure("no primary"),
+                                 ConnectionResetError("reset"), socket.timeout("slow")])
+def test_transient_errors_become_retries(exc):
+    result = Result.from_error(exc)
+    assert result.outcome == "retry"
+    assert result.errors is None
+
+
+def test_lianxin_errors_become_rejections_with_their_field_errors():
+    result = Result.from_error(InvalidInput("invalid fields: name", {"name": ["required"]}))
+    assert result == Result("reject", "invalid fields: name", {"name": ["required"]})
+    assert Result.from_error(Conflict("taken")).reason == "taken"
+    assert Result.from_error(NotFound("no such unit")).outcome == "reject"
+
+
+def test_other_exceptions_become_rejections_naming_their_type():
+    assert Result.from_error(KeyError("x")) == Result("reject", "KeyError: 'x'", None)
+
+
+def test_ok_and_duplicate_are_shared_constants():
+    assert Result.ok() is Result.ok() and Result.ok().outcome == "ok"
+    assert Result.duplicate().outcome == "duplicate"
+    assert Result.retry("r") == Result("retry", "r")
+
+
+def test_delivery_attempt_defaults_to_zero_for_missing_or_garbled_header():
+    assert delivery(1).attempt == 0
+    assert delivery(1, headers={"x-lianxin-attempt": "junk"}).attempt == 0
+    assert delivery(1, headers={"x-lianxin-attempt": 2}).attempt == 2
