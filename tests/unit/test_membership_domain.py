@@ -121,14 +121,17 @@ def test_admitted_in_the_future_is_refused():
 
 def test_full_member_less_than_a_year_after_admission_is_refused():
     errors = refused(member_command(admitted_on=date(2018, 3, 1), stage_since=date(2018, 12, 1)))
-    assert errors == {"stage_since": [
-        "a full member's stage begins at least one year of probation after admission"]}
+    assert errors == {
+        "stage_since": ["a full member's stage begins at least one year of probation after admission"],
+        "admitted_on": ["less than a year ago: a full member has served one year of probation"]}
 
 
 def test_full_member_admitted_this_year_without_stage_since_is_refused():
     # stage_since defaults to a year after admission, which is still to come.
     errors = refused(member_command(admitted_on=date(2018, 3, 1)))
-    assert errors == {"stage_since": ["is in the future"]}
+    assert errors == {
+        "stage_since": ["is in the future"],
+        "admitted_on": ["less than a year ago: a full member has served one year of probation"]}
 
 
 def test_probationary_stage_cannot_begin_before_admission():
@@ -140,7 +143,7 @@ def test_probationary_stage_cannot_begin_before_admission():
 @pytest.mark.parametrize("stage", ["applicant", "activist", "candidate"])
 def test_not_yet_admitted_stage_with_admitted_on_is_refused(stage):
     errors = refused(member_command(stage=stage, stage_since=date(2018, 1, 1)))
-    assert errors == {"admitted_on": [f"an {stage} has not been admitted yet"]}
+    assert errors == {"admitted_on": [f"must be empty: a member at stage {stage} is not admitted yet"]}
 
 
 def test_applicant_younger_than_eighteen_is_refused():
