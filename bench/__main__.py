@@ -98,6 +98,22 @@ def _table(result: dict) -> str:
     return "\n".join([header] + [f"{a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in rows])
 
 
+def _time_in(result: dict) -> str:
+    """Where the one-hop time goes (wall time inside each stage, per event)."""
+    lx = result.get("lianxin")
+    if not lx:
+        return ""
+    tp, lat = lx["throughput"]["time_in"], lx["latency"]["time_in"]
+    w = max(len(k) for k in list(tp) + list(lat))
+    lines = [f"{'time in (wall, per event; * = waits, overlaps others)':<{w}}  {'throughput':>18}  {'paced latency':>18}"]
+    for name in sorted(set(tp) | set(lat), key=lambda k: (k not in tp, k.startswith("python gc"))):
+        star = "*" if "(total)" in name or "ConfirmPublisher" in name else " "
+        a, b = tp.get(name, {"us_per_event": 0, "share": 0}), lat.get(name, {})
+        lines.append(f"{name:<{w}}{star} {a['us_per_event']:>7.1f} us {a['share']:>6.1%}  "
+                     f"{b.get('us_per_event', 0):>7.1f} us max {b.get('max_ms', 0):>5.1f} ms")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000, help="messages / events per throughput phase")
@@ -171,6 +187,9 @@ def main(argv=None) -> int:
     else:
         print()
         print(_table(result))
+        if result.get("lianxin"):
+            print()
+            print(_time_in(result))
         print(f"\nresult written to {path}")
     return 0
 

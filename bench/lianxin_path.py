@@ -31,6 +31,7 @@ Every wait is bounded; a stuck path raises ``BenchError``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import subprocess
 import time
 import uuid
@@ -111,6 +112,69 @@ def _wait_until(condition, what: str, timeout: float) -> None:
         eventlet.sleep(0.01)
 
 
+class _Timers:
+    """Wall time spent in named calls (wrapped on instances, in this process only).
+
+    All stages share one CPU-bound process, so these add up to roughly the
+    phase's elapsed time; what is missing is AMQP I/O, eventlet and nameko.
+    """
+
+    def __init__(self):
+        self.stats: dict[str, list] = {}
+
+    def wrap(self, obj, attr: str, name: str) -> None:
+        fn = getattr(obj, attr)
+        stat = self.stats.setdefault(name, [0, 0.0, 0.0])  # calls, total s, max s
+
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt = time.perf_counter() - t
+                stat[0] += 1
+                stat[1] += dt
+                stat[2] = max(stat[2], dt)
+
+        setattr(obj, attr, timed)
+
+    def reset(self) -> None:
+        for stat in self.stats.values():
+            stat[:] = [0, 0.0, 0.0]
+
+    def report(self, events: int, elapsed: float) -> dict:
+        return {name: {"calls": calls, "total_s": round(total, 3), "share": round(total / elapsed, 3),
+                       "us_per_event": round(total / events * 1e6, 1), "max_ms": round(longest * 1e3, 1)}
+                for name, (calls, total, longest) in self.stats.items()}
+
+
+class _GcPauses:
+    """Python's cyclic GC pauses (they stop every greenthread in the process)."""
+
+    def __init__(self):
+        self.stats: dict[int, list] = {}
+        self._t = 0.0
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            dt = time.perf_counter() - self._t
+            stat = self.stats.setdefault(info["generation"], [0, 0.0, 0.0])
+            stat[0] += 1
+            stat[1] += dt
+            stat[2] = max(stat[2], dt)
+
+    def reset(self) -> None:
+        self.stats.clear()
+
+    def report(self, events: int, elapsed: float) -> dict:
+        return {f"python gc: generation {gen} pauses": {
+                    "calls": calls, "total_s": round(total, 3), "share": round(total / elapsed, 3),
+                    "us_per_event": round(total / events * 1e6, 1), "max_ms": round(longest * 1e3, 1)}
+                for gen, (calls, total, longest) in sorted(self.stats.items())}
+
+
 class _Applied:
     """Records when each event id is applied to reporting's read model."""
 
@@ -121,9 +185,15 @@ class _Applied:
     def install(self, model_cls) -> None:
         original = self._original = model_cls.apply
         at = self.at
+        stat = self.stat = [0, 0.0, 0.0]
 
         def apply(model, events):
+            t = time.perf_counter()
             original(model, events)
+            dt = time.perf_counter() - t
+            stat[0] += 1
+            stat[1] += dt
+            stat[2] = max(stat[2], dt)
             now = time.time()
             for e in events:
                 at[e.envelope["event_id"]] = now
@@ -151,6 +221,15 @@ def _find(extensions, cls):
     for ext in extensions:
         if isinstance(ext, cls):
             yield ext
+
+
+def _with_apply(report: dict, stat: list, events: int, elapsed: float, gc_pauses: "_GcPauses") -> dict:
+    report.update(gc_pauses.report(events, elapsed))
+    calls, total, longest = stat
+    report["consumer: ReportModel.apply"] = {
+        "calls": calls, "total_s": round(total, 3), "share": round(total / elapsed, 3),
+        "us_per_event": round(total / events * 1e6, 1), "max_ms": round(longest * 1e3, 1)}
+    return report
 
 
 def _stop_container(container, progress) -> None:
@@ -207,6 +286,9 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
             return result
 
     applied = _Applied()
+    timers = _Timers()
+    gc_pauses = _GcPauses()
+    gc.callbacks.append(gc_pauses)
     container = relay = relay_thread = None
     try:
         applied.install(ReportModel)
@@ -216,11 +298,20 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
         consumers = [ep.consumer for ep in _find(container.entrypoints, BatchConsume)]
         _wait_until(lambda: all(c.ready for c in consumers), "reporting's consumers to start", 30)
         store = next(_find(container.dependencies, StoreProvider))._store
+        events_consumer = next(c for c in consumers if c.sub.queue == "reporting.events")
+        timers.wrap(events_consumer, "process", "consumer: process batch (total)")
+        timers.wrap(events_consumer, "validate", "consumer: catalog validate")
+        timers.wrap(store, "append", "consumer: store.append (events insert_many)")
 
         publisher = CountingPublisher(amqp_uri)
         db = ServiceDb(client[producer_db_name], ["org_units", "members"],
                        notify=lambda *args: relay.notify(*args))
         relay = OutboxRelay("bench", db, publisher)
+        timers.wrap(db, "insert_many_with_events", "producer: insert_many_with_events")
+        timers.wrap(relay, "_publish", "relay: publish batch (total)")
+        timers.wrap(publisher, "publish", "relay: ConfirmPublisher.publish")
+        timers.wrap(db, "mark_published", "relay: mark_published")
+        timers.wrap(db, "pending_events", "relay: sweep (pending_events)")
         relay_thread = eventlet.spawn(relay.run)
 
         # One org unit first, so the members count somewhere.
@@ -243,6 +334,9 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
         written_at: dict[str, float] = {}
         target = base_applied + count
         deadline = _Deadline(PHASE_TIMEOUT_S, "the throughput phase")
+        timers.reset()
+        gc_pauses.reset()
+        applied.stat[:] = [0, 0.0, 0.0]
         if profiler is not None:
             profiler.enable()
         started = time.perf_counter()
@@ -283,15 +377,23 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
             "producer_write_per_s": round(rate(count, writes_done - started), 1),
             "envelope_build_us": round(build_us, 1),
             "latency_under_load": {k: round(v, 1) for k, v in under_load.items()},
+            "publish_batches": timers.stats["relay: ConfirmPublisher.publish"][0],
+            "time_in": _with_apply(timers.report(count, elapsed), applied.stat, count, elapsed, gc_pauses),
         }
         progress(f"  one hop: {events_per_s:,.0f} events/s ({elapsed:.2f}s; writes done at "
                  f"{throughput['writes_done_s']:.2f}s, last confirm at {throughput['all_confirmed_s']:.2f}s)")
+
+        # Let the last batch's settle/ack finish, so the phases do not overlap.
+        eventlet.sleep(0.5)
 
         # -- phase 2: latency at a paced rate ---------------------------------
         n = latency_count
         items = [_member_event(CATALOG, unit_id, count + i, run) for i in range(n)]
         progress(f"lianxin: latency, {n:,} events paced at {latency_rate:,.0f}/s")
         written_at = {}
+        timers.reset()
+        gc_pauses.reset()
+        applied.stat[:] = [0, 0.0, 0.0]
         target = store.model.applied + n
         interval = 1.0 / latency_rate
         batches = 0
@@ -317,7 +419,8 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
         _wait_until(lambda: store.model.applied >= target, "the paced events to be applied", IDLE_TIMEOUT_S)
         lat = summarize([applied.at[eid] - t for eid, t in written_at.items()])
         latency = {"rate_per_s": round(achieved, 1), "count": n, "mean_write_batch": round(n / batches, 2),
-                   **{k: round(v, 3) for k, v in lat.items()}}
+                   **{k: round(v, 3) for k, v in lat.items()},
+                   "time_in": _with_apply(timers.report(n, n / achieved), applied.stat, n, n / achieved, gc_pauses)}
         progress(f"  p50 {latency['p50_ms']:.2f} ms, p99 {latency['p99_ms']:.2f} ms")
 
         # -- checks: nothing lost, nothing left behind -------------------------
@@ -339,6 +442,8 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
     finally:
         if profiler is not None:
             profiler.disable()
+        if gc_pauses in gc.callbacks:
+            gc.callbacks.remove(gc_pauses)
         applied.uninstall()
         if relay is not None:
             relay.stop()

@@ -22,6 +22,7 @@ from lianxin import metrics
 from lianxin.commands import load
 from lianxin.config import from_nameko_config
 from lianxin.errors import LianxinError
+from lianxin.nameko import MetricsEndpoint
 from lianxin.replies import unwrap
 
 from . import openapi
@@ -76,6 +77,7 @@ class GatewayService:
     membership = RpcProxy("membership")
     reporting = RpcProxy("reporting")
     config = Config()
+    metrics_endpoint = MetricsEndpoint()
 
     @property
     def settings(self):

@@ -69,9 +69,9 @@ class OrgUnitCreated(Schema):
 
 
 @CATALOG.event("member_registered", owner="membership", description="""
-A member was registered at a stage. `member_since` is the date counting starts:
-the admission date for probationary and full members, else the date the stage
-began. ID number and phone are never carried in events.
+A member was registered at a stage. Reports count the member from `admitted_on`,
+or from `stage_since` for those not yet admitted. ID number and phone are never
+carried in events.
 """)
 class MemberRegistered(Schema):
     member_id = Id(required=True)

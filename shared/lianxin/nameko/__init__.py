@@ -3,4 +3,4 @@
 Only this package imports nameko: swapping the framework means rewriting
 these few extensions, not the services' domain, stores or handlers.
 """
-from .extensions import ServiceResources, StoreProvider, consume  # noqa: F401
+from .extensions import MetricsEndpoint, ServiceResources, StoreProvider, consume  # noqa: F401

@@ -75,6 +75,16 @@ class ServiceResources(SharedExtension):
                 "relay": self.relay is None or self.relay.last_error is None or self.relay._healthy}
 
 
+class MetricsEndpoint(DependencyProvider):
+    """Serves /metrics on METRICS_PORT for a service that has no store."""
+
+    def start(self):
+        metrics.serve(from_nameko_config(self.container.config).metrics_port)
+
+    def get_dependency(self, worker_ctx):
+        return metrics
+
+
 class StoreProvider(DependencyProvider):
     """Hands each worker the service's domain-language store.
 

@@ -1,0 +1,91 @@
+"""The demo data set: Wanggezhuang sub-district (王哥庄街道), through the public API.
+
+Deterministic (seeded), so every `make run` shows the same figures. Every
+write goes through HTTP with a client id, so running it twice changes
+nothing. The names of zones and communities are illustrative.
+"""
+from __future__ import annotations
+
+import random
+import sys
+from datetime import date, timedelta
+
+import requests
+
+from lianxin.personal_data import id_number_check_digit
+
+STREET = "wgz"
+ZONES = {  # zone id -> (name, [community names])
+    "wgz-z1": ("王哥庄管区", ["王哥庄社区", "港东社区"]),
+    "wgz-z2": ("晓望管区", ["晓望社区", "唐家庄社区"]),
+    "wgz-z3": ("返岭管区", ["返岭社区", "黄山社区"]),
+    "wgz-z4": ("会场管区", ["会场社区", "姜家社区"]),
+    "wgz-z5": ("东台管区", ["东台社区", "西台社区"]),
+    "wgz-z6": ("青山管区", ["青山社区", "雕龙嘴社区"]),
+}
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+GIVEN = "建国秀英玉兰志强海燕春梅立新桂芝德明淑珍庆华丽娟文军红霞国庆永平凤英洪涛晓东美玲家福"
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def post(base: str, path: str, body: dict) -> dict:
+    response = requests.post(f"{base}/api/v1{path}", json=body, timeout=30)
+    if response.status_code not in (200, 201):
+        raise DemoError(f"POST {path} -> {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def _id_number(rng: random.Random, birth: date) -> str:
+    first17 = f"370212{birth:%Y%m%d}{rng.randrange(100, 999)}"  # 370212: Laoshan district
+    return first17 + id_number_check_digit(first17)
+
+
+def members_for(community_id: str, rng: random.Random, count: int) -> list[dict]:
+    out = []
+    for i in range(count):
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
+        roll = rng.random()
+        stage = ("full" if roll < 0.86 else "probationary" if roll < 0.91 else
+                 "candidate" if roll < 0.94 else "activist" if roll < 0.97 else "applicant")
+        body = {"id": f"{community_id}-m{i + 1:03d}",
+                "name": rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
+                "gender": "female" if rng.random() < 0.3 else "male",
+                "birth_date": birth.isoformat(), "org_unit_id": community_id, "stage": stage,
+                "id_number": _id_number(rng, birth), "phone": f"13{rng.randrange(0, 10**9):09d}"}
+        if stage == "full":
+            earliest = max(birth.replace(year=birth.year + 18), date(1960, 1, 1))
+            body["admitted_on"] = (earliest + timedelta(days=rng.randrange(0, max(1, (date(2016, 12, 31) - earliest).days)))).isoformat()
+        elif stage == "probationary":
+            body["admitted_on"] = (date(2018, 1, 1) + timedelta(days=rng.randrange(0, 300))).isoformat()
+        else:
+            body["stage_since"] = (date(2017, 1, 1) + timedelta(days=rng.randrange(0, 600))).isoformat()
+        out.append(body)
+    return out
+
+
+def seed(base: str, progress=print) -> dict:
+    rng = random.Random(2018)
+    post(base, "/org-units", {"id": "laoshan", "name": "崂山区", "level": "district"})
+    post(base, "/org-units", {"id": STREET, "name": "王哥庄街道", "level": "street", "parent_id": "laoshan"})
+    counts = {"zones": 0, "communities": 0, "members": 0}
+    for zone_id, (zone_name, communities) in ZONES.items():
+        post(base, "/org-units", {"id": zone_id, "name": zone_name, "level": "zone", "parent_id": STREET})
+        counts["zones"] += 1
+        for n, community_name in enumerate(communities, 1):
+            community_id = f"{zone_id}-c{n}"
+            post(base, "/org-units", {"id": community_id, "name": community_name, "level": "community",
+                                      "parent_id": zone_id})
+            counts["communities"] += 1
+            for member in members_for(community_id, rng, rng.randrange(12, 25)):
+                post(base, "/members", member)
+                counts["members"] += 1
+        progress(f"  seeded {zone_name}: {counts['communities']} communities, {counts['members']} members so far")
+    return counts
+
+
+if __name__ == "__main__":
+    url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+    print(seed(url))
