@@ -27,8 +27,8 @@ SERVICES = {  # name -> metrics port
 READY_TIMEOUT = 120
 
 
-def start(name: str, metrics_port: int, log_dir: Path) -> subprocess.Popen:
-    env = dict(os.environ, METRICS_PORT=str(metrics_port), PYTHONWARNINGS="ignore::DeprecationWarning")
+def start(name: str, metrics_port: int, log_dir: Path, env: dict | None = None) -> subprocess.Popen:
+    env = dict(env or os.environ, METRICS_PORT=str(metrics_port), PYTHONWARNINGS="ignore::DeprecationWarning")
     log = open(log_dir / f"{name}.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "nameko", "run", "--config", str(ROOT / "deploy" / "config.yml"),
@@ -36,19 +36,20 @@ def start(name: str, metrics_port: int, log_dir: Path) -> subprocess.Popen:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def wait_ready(base: str, procs: dict) -> None:
+def wait_ready(base: str, procs: dict, log_dir: Path | None = None) -> None:
+    log_dir = log_dir or LOG_DIR
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         for name, proc in procs.items():
             if proc.poll() is not None:
-                raise SystemExit(f"{name} exited with {proc.returncode}; see {LOG_DIR / (name + '.log')}")
+                raise SystemExit(f"{name} exited with {proc.returncode}; see {log_dir / (name + '.log')}")
         try:
             if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"not ready after {READY_TIMEOUT}s; see the logs in {LOG_DIR}")
+    raise SystemExit(f"not ready after {READY_TIMEOUT}s; see the logs in {log_dir}")
 
 
 def stop(procs: dict) -> None:
@@ -79,12 +80,12 @@ def main() -> None:
         print(f"== ready at {base}; seeding the Wanggezhuang demo")
         counts = demo.seed(base)
         print(f"== demo seeded: {counts}")
-        summary = _wait_for_summary(base, counts["members"])
+        summary = wait_for_summary(base, counts["members"])
         print(json.dumps({k: summary[k] for k in ("org_unit_id", "from", "to", "members")}, ensure_ascii=False))
         print(f"\nLianxin is running at {base}")
         print(f"  summary:  {base}/api/v1/reports/summary?org_unit_id={demo.STREET}&from=2018-01-01&to=2018-12-31")
-        print(f"  API docs: {base}/api/v1/openapi.json
-  metrics:  http://127.0.0.1:9100/metrics (gateway), :9101 (membership), :9102 (reporting)")
+        print(f"  API docs: {base}/api/v1/openapi.json")
+        print("  metrics:  http://127.0.0.1:9100/metrics (gateway), :9101 (membership), :9102 (reporting)")
         print("Ctrl-C stops it.")
         while True:
             for name, proc in procs.items():
@@ -97,7 +98,7 @@ def main() -> None:
         stop(procs)
 
 
-def _wait_for_summary(base: str, members: int, timeout: float = 60) -> dict:
+def wait_for_summary(base: str, members: int, timeout: float = 60) -> dict:
     """Reports are eventually consistent: wait until the demo is counted."""
     deadline = time.monotonic() + timeout
     summary = {}

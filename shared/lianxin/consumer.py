@@ -139,6 +139,7 @@ class BatchConsumer:
         self._channel = None
         self._buffer: list[Delivery] = []
         self.ready = False  # consuming (for readiness probes and tests)
+        self.connection_losses = 0
 
     # -- lifecycle --------------------------------------------------------------
     def stop(self) -> None:
@@ -156,6 +157,7 @@ class BatchConsumer:
             except BROKER_ERRORS as exc:
                 if not self._running:
                     break
+                self.connection_losses += 1
                 log.warning("%s: broker connection lost (%s); reconnecting in %.1fs",
                             self.sub.queue, _describe(exc), backoff)
                 self.sleep(backoff)
