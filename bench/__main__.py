@@ -16,6 +16,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -145,6 +146,8 @@ def main(argv=None) -> int:
         "args": vars(args),
         "raw": None, "lianxin": None,
     }
+    # A SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, so the vhost is deleted.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     profiler = None
     if args.profile:
         import cProfile

@@ -285,6 +285,11 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
                 self.last_confirm_at = time.perf_counter()
             return result
 
+    # Fail fast when the broker is unreachable: nameko's RPC consumer would
+    # otherwise retry its connection for ever inside container.start().
+    from bench.raw_broker import _connect
+    _connect(amqp_uri).release()
+
     applied = _Applied()
     timers = _Timers()
     gc_pauses = _GcPauses()
@@ -294,7 +299,11 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
         applied.install(ReportModel)
         progress("lianxin: starting the reporting service (nameko container, embedded store)")
         container = ServiceContainer(ReportingService, config)
-        container.start()
+        try:
+            with eventlet.Timeout(30):
+                container.start()
+        except eventlet.Timeout:
+            raise BenchError("the reporting container did not start within 30s") from None
         consumers = [ep.consumer for ep in _find(container.entrypoints, BatchConsume)]
         _wait_until(lambda: all(c.ready for c in consumers), "reporting's consumers to start", 30)
         store = next(_find(container.dependencies, StoreProvider))._store

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 
 from marshmallow import Schema, fields
 
-from services.membership.schemas import CreateOrgUnit, RegisterMember
+from services.membership.schemas import (
+    ChangeStatus, CreateOrgUnit, CreatePartyOrg, ExtendProbation, IssueTransfer, LinkHousehold, MoveOrgUnit,
+    ReceiveTransfer, RegisterMember, RenameOrgUnit, StageChangeBody, UnlinkHousehold,
+)
 from services.reporting.schemas import SummaryQuery
 
 BASE = "/api/v1"
@@ -50,16 +53,52 @@ class MemberView(Schema):
 
 CREATE = {201: "created", 200: "the same id posted again with the same body",
           400: "invalid input", 404: "a referenced id does not exist",
-          409: "the id exists with a different body", 413: "body too large"}
+          409: "the id exists with a different body, or the rules forbid it", 413: "body too large"}
+CHANGE = {200: "changed", 400: "invalid input", 404: "unknown id",
+          409: "an illegal state change (the rule is named)", 413: "body too large"}
 READ = {200: "found", 404: "unknown id"}
 
 ROUTES = (
+    # membership: the administrative tree
     Route("POST", f"{BASE}/org-units", "Create an org unit", "membership", body=CreateOrgUnit, responses=CREATE),
-    Route("GET", f"{BASE}/org-units/<unit_id>", "An org unit", "membership", responses=READ),
+    Route("GET", f"{BASE}/org-units/<unit_id>", "An org unit, with its history of moves and names", "membership",
+          responses=READ),
     Route("GET", f"{BASE}/org-units/<unit_id>/children", "An org unit's children", "membership", responses=READ),
+    Route("POST", f"{BASE}/org-units/<unit_id>/move", "Move an org unit (and its subtree) under another parent",
+          "membership", body=MoveOrgUnit, responses=CHANGE),
+    Route("POST", f"{BASE}/org-units/<unit_id>/rename", "Rename an org unit (the old name stays in history)",
+          "membership", body=RenameOrgUnit, responses=CHANGE),
+    Route("DELETE", f"{BASE}/org-units/<unit_id>", "Delete an org unit with no members and no children",
+          "membership", responses={204: "deleted", 404: "unknown id", 409: "has members or children"}),
+    Route("GET", f"{BASE}/org-units/<unit_id>/household-links",
+          "Household link chart (谁联谁): members of the subtree and the households each looks after",
+          "membership", responses=READ),
+    # membership: the Party organisation tree
+    Route("POST", f"{BASE}/party-orgs", "Create a Party organisation attached to an org unit", "membership",
+          body=CreatePartyOrg, responses=CREATE),
+    Route("GET", f"{BASE}/party-orgs/<org_id>", "A Party organisation", "membership", responses=READ),
+    # membership: members
     Route("POST", f"{BASE}/members", "Register a member", "membership", body=RegisterMember, responses=CREATE),
     Route("GET", f"{BASE}/members/<member_id>", "A member (ID number and phone masked)", "membership",
           responses=READ),
+    Route("POST", f"{BASE}/members/<member_id>/stage-changes", "Move a member to the next stage", "membership",
+          body=StageChangeBody, responses=CHANGE),
+    Route("POST", f"{BASE}/members/<member_id>/probation-extensions", "Extend probation once (6-12 months)",
+          "membership", body=ExtendProbation, responses=CHANGE),
+    Route("POST", f"{BASE}/members/<member_id>/status-changes",
+          "Change a member's status (flowing, or leaving: transferred_out, deceased, expelled, probation_cancelled)",
+          "membership", body=ChangeStatus, responses=CHANGE),
+    Route("POST", f"{BASE}/members/<member_id>/transfers", "Issue a transfer letter (组织关系介绍信)", "membership",
+          body=IssueTransfer, responses=CREATE),
+    Route("GET", f"{BASE}/transfers/<transfer_id>", "A transfer letter", "membership", responses=READ),
+    Route("POST", f"{BASE}/transfers/<transfer_id>/receipt", "The receiving unit receives the letter",
+          "membership", body=ReceiveTransfer, responses=CHANGE),
+    # membership: household links
+    Route("POST", f"{BASE}/household-links", "Link a member to a household (党员联户)", "membership",
+          body=LinkHousehold, responses=CREATE),
+    Route("POST", f"{BASE}/household-links/<link_id>/end", "End a household link", "membership",
+          body=UnlinkHousehold, responses=CHANGE),
+    # reporting
     Route("GET", f"{BASE}/reports/summary", "Summary figures for an org unit subtree and period", "reporting",
           query=SummaryQuery, responses={200: "the summary", 400: "invalid query", 404: "unknown org unit"}),
     Route("GET", f"{BASE}/rejections", "Events rejected by any service, newest first", "operations",

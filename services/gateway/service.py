@@ -28,12 +28,12 @@ from lianxin.replies import unwrap
 from . import openapi
 from .http import internal_error_response, json_response, problem_response, read_json
 from .routes import BASE
-from services.membership.schemas import CreateOrgUnit, RegisterMember
+from services.membership.schemas import COMMANDS as MEMBERSHIP
 from services.reporting.schemas import SummaryQuery
 
 log = logging.getLogger("lianxin.gateway")
 RPC_TIMEOUT = 10.0
-CREATE_ORG_UNIT, REGISTER_MEMBER, SUMMARY_QUERY = CreateOrgUnit(), RegisterMember(), SummaryQuery()
+SUMMARY_QUERY = SummaryQuery()
 OPENAPI = openapi.build()
 BACKENDS = ("membership", "reporting")
 
@@ -69,6 +69,8 @@ def call(proxy_method, *args):
 
 def forward(proxy_method, *args) -> Response:
     status, body = unwrap(call(proxy_method, *args))
+    if status == 204:
+        return Response(status=204)
     return json_response(body, status)
 
 
@@ -111,34 +113,106 @@ class GatewayService:
         return json_response(OPENAPI)
 
     # -- membership -------------------------------------------------------------------
+    def _command(self, request, command: str, *path_args) -> Response:
+        """Validate the body at the edge (400 naming every field), then forward it."""
+        body = read_json(request, self.settings.max_body_bytes)
+        load(MEMBERSHIP[command], body)
+        return forward(getattr(self.membership, command), *path_args, body)
+
     @http("POST", f"{BASE}/org-units")
     @endpoint(f"{BASE}/org-units")
     def create_org_unit(self, request):
-        body = read_json(request, self.settings.max_body_bytes)
-        load(CREATE_ORG_UNIT, body)
-        return forward(self.membership.create_org_unit, body)
+        return self._command(request, "create_org_unit")
 
     @http("GET", f"{BASE}/org-units/<unit_id>")
     @endpoint(f"{BASE}/org-units/{{id}}")
     def get_org_unit(self, request, unit_id):
         return forward(self.membership.get_org_unit, unit_id)
 
+    @http("DELETE", f"{BASE}/org-units/<unit_id>")
+    @endpoint(f"{BASE}/org-units/{{id}}")
+    def delete_org_unit(self, request, unit_id):
+        return forward(self.membership.delete_org_unit, unit_id)
+
     @http("GET", f"{BASE}/org-units/<unit_id>/children")
     @endpoint(f"{BASE}/org-units/{{id}}/children")
     def org_unit_children(self, request, unit_id):
         return forward(self.membership.org_unit_children, unit_id)
 
+    @http("POST", f"{BASE}/org-units/<unit_id>/move")
+    @endpoint(f"{BASE}/org-units/{{id}}/move")
+    def move_org_unit(self, request, unit_id):
+        return self._command(request, "move_org_unit", unit_id)
+
+    @http("POST", f"{BASE}/org-units/<unit_id>/rename")
+    @endpoint(f"{BASE}/org-units/{{id}}/rename")
+    def rename_org_unit(self, request, unit_id):
+        return self._command(request, "rename_org_unit", unit_id)
+
+    @http("GET", f"{BASE}/org-units/<unit_id>/household-links")
+    @endpoint(f"{BASE}/org-units/{{id}}/household-links")
+    def household_chart(self, request, unit_id):
+        return forward(self.membership.household_chart, unit_id)
+
+    @http("POST", f"{BASE}/party-orgs")
+    @endpoint(f"{BASE}/party-orgs")
+    def create_party_org(self, request):
+        return self._command(request, "create_party_org")
+
+    @http("GET", f"{BASE}/party-orgs/<org_id>")
+    @endpoint(f"{BASE}/party-orgs/{{id}}")
+    def get_party_org(self, request, org_id):
+        return forward(self.membership.get_party_org, org_id)
+
     @http("POST", f"{BASE}/members")
     @endpoint(f"{BASE}/members")
     def register_member(self, request):
-        body = read_json(request, self.settings.max_body_bytes)
-        load(REGISTER_MEMBER, body)
-        return forward(self.membership.register_member, body)
+        return self._command(request, "register_member")
 
     @http("GET", f"{BASE}/members/<member_id>")
     @endpoint(f"{BASE}/members/{{id}}")
     def get_member(self, request, member_id):
         return forward(self.membership.get_member, member_id)
+
+    @http("POST", f"{BASE}/members/<member_id>/stage-changes")
+    @endpoint(f"{BASE}/members/{{id}}/stage-changes")
+    def change_stage(self, request, member_id):
+        return self._command(request, "change_stage", member_id)
+
+    @http("POST", f"{BASE}/members/<member_id>/probation-extensions")
+    @endpoint(f"{BASE}/members/{{id}}/probation-extensions")
+    def extend_probation(self, request, member_id):
+        return self._command(request, "extend_probation", member_id)
+
+    @http("POST", f"{BASE}/members/<member_id>/status-changes")
+    @endpoint(f"{BASE}/members/{{id}}/status-changes")
+    def change_status(self, request, member_id):
+        return self._command(request, "change_status", member_id)
+
+    @http("POST", f"{BASE}/members/<member_id>/transfers")
+    @endpoint(f"{BASE}/members/{{id}}/transfers")
+    def issue_transfer(self, request, member_id):
+        return self._command(request, "issue_transfer", member_id)
+
+    @http("GET", f"{BASE}/transfers/<transfer_id>")
+    @endpoint(f"{BASE}/transfers/{{id}}")
+    def get_transfer(self, request, transfer_id):
+        return forward(self.membership.get_transfer, transfer_id)
+
+    @http("POST", f"{BASE}/transfers/<transfer_id>/receipt")
+    @endpoint(f"{BASE}/transfers/{{id}}/receipt")
+    def receive_transfer(self, request, transfer_id):
+        return self._command(request, "receive_transfer", transfer_id)
+
+    @http("POST", f"{BASE}/household-links")
+    @endpoint(f"{BASE}/household-links")
+    def link_household(self, request):
+        return self._command(request, "link_household")
+
+    @http("POST", f"{BASE}/household-links/<link_id>/end")
+    @endpoint(f"{BASE}/household-links/{{id}}/end")
+    def unlink_household(self, request, link_id):
+        return self._command(request, "unlink_household", link_id)
 
     # -- reporting --------------------------------------------------------------------
     @http("GET", f"{BASE}/reports/summary")

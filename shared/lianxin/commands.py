@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError
 
 from .catalog import CATALOG, flatten_errors
 from .consumer import Result
-from .errors import Conflict, InvalidInput, LianxinError, NotFound
+from .errors import Conflict, InvalidInput, LianxinError, NotFound, StaleWrite
 from .replies import created, existing
 from .store import is_duplicate_key
 
@@ -58,6 +58,16 @@ def create_once(*, load: Callable[[], dict | None], fingerprint: str,
     return existing(view(doc))
 
 
+def retrying(action: Callable[[], object], attempts: int = 3):
+    """Run a read-modify-write again when another writer got there first."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except StaleWrite:
+            if attempt + 1 == attempts:
+                raise
+
+
 def intake_result(action: Callable[[], dict]) -> Result:
     """Run an intake command: created -> ok, repeat -> duplicate, an unknown
     reference -> retry (it may be registered a moment later, DESIGN.md rule
@@ -65,6 +75,8 @@ def intake_result(action: Callable[[], dict]) -> Result:
     try:
         answer = action()
     except NotFound as exc:
+        return Result.retry(exc.detail)
+    except StaleWrite as exc:
         return Result.retry(exc.detail)
     except LianxinError as exc:
         return Result.reject(exc.detail, exc.errors)

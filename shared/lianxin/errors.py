@@ -49,6 +49,15 @@ class Conflict(LianxinError):
     title = "Conflict"
 
 
+class StaleWrite(Conflict):
+    """The document changed between read and write (optimistic concurrency).
+
+    Handlers re-read and re-apply (lianxin.commands.retrying); if that keeps
+    failing, HTTP answers 409 and intake retries the event later."""
+    title = "Changed meanwhile"
+    retryable = True
+
+
 class TransientError(LianxinError):
     """Worth retrying: a dependency is down or a reference not yet known."""
     status = 503

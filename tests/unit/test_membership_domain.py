@@ -84,7 +84,7 @@ def test_member_registered_event_carries_no_personal_data():
     assert events[0].org_unit_id == "wgz-c1"
     assert events[0].data == {
         "member_id": "m1", "name": "张三", "gender": "male", "birth_date": date(1970, 5, 1),
-        "org_unit_id": "wgz-c1", "stage": "full", "stage_since": date(1996, 7, 1),
+        "org_unit_id": "wgz-c1", "branch_id": None, "stage": "full", "stage_since": date(1996, 7, 1),
         "admitted_on": date(1995, 7, 1),
     }
     assert "id_number" not in events[0].data and "phone" not in events[0].data

@@ -65,9 +65,10 @@ def intake_event(data, event_id=None):
 
 def test_create_org_unit_returns_201_with_its_path(store):
     with_units(store)
-    assert handlers.get_org_unit(store, "wgz-c1") == {
-        "id": "wgz-c1", "name": "港东社区", "level": "community", "parent_id": "wgz", "path": ["wgz", "wgz-c1"]}
-    assert [u["id"] for u in handlers.org_unit_children(store, "wgz")] == ["wgz-c1"]
+    assert handlers.get_org_unit(store, "wgz-c1")["body"] == {
+        "id": "wgz-c1", "name": "港东社区", "level": "community", "parent_id": "wgz", "path": ["wgz", "wgz-c1"],
+        "history": []}
+    assert [u["id"] for u in handlers.org_unit_children(store, "wgz")["body"]] == ["wgz-c1"]
 
 
 def test_same_id_same_body_returns_200_with_same_body(store):
@@ -112,7 +113,7 @@ def test_register_member_seals_id_number_and_phone(store):
     assert raw["id_number"] != ID_NUMBER and ID_NUMBER not in raw["id_number"]
     assert "13912345678" not in raw["phone"]
     assert raw["id_number_hash"] == Vault("k").lookup_hash(ID_NUMBER)
-    assert handlers.get_member(store, "m1", unmasked=True)["id_number"] == ID_NUMBER
+    assert handlers.get_member(store, "m1", unmasked=True)["body"]["id_number"] == ID_NUMBER
 
 
 def test_member_outbox_holds_exactly_one_valid_member_registered(store, notified):
