@@ -131,7 +131,7 @@ def rename_org_unit(unit: OrgUnit, command: dict, today: date) -> tuple[OrgUnit,
         "renamed_on": command["renamed_on"]}, unit.id)]
 
 
-def delete_org_unit(unit: OrgUnit, members: int, children: int) -> list[DomainEvent]:
+def delete_org_unit(unit: OrgUnit, members: int, children: int, today: date) -> list[DomainEvent]:
     """Only an empty unit goes; members are never deleted, so their unit stays."""
     if members:
         raise Conflict(f"{unit.id!r} has {members} member(s) and cannot be deleted; transfer them first",
@@ -139,7 +139,7 @@ def delete_org_unit(unit: OrgUnit, members: int, children: int) -> list[DomainEv
     if children:
         raise Conflict(f"{unit.id!r} has {children} unit(s) under it and cannot be deleted",
                        {"org_unit_id": ["has children"]})
-    return [DomainEvent("org_unit_deleted", {"org_unit_id": unit.id}, unit.id)]
+    return [DomainEvent("org_unit_deleted", {"org_unit_id": unit.id, "deleted_on": today}, unit.id)]
 
 
 # -- the Party organisation tree ----------------------------------------------------

@@ -72,9 +72,9 @@ def rename_org_unit(store: MembershipStore, unit_id: str, command: dict, today: 
     return retrying(rename)
 
 
-def delete_org_unit(store: MembershipStore, unit_id: str) -> dict:
+def delete_org_unit(store: MembershipStore, unit_id: str, today: date) -> dict:
     unit = _unit(store, unit_id)
-    events = domain.delete_org_unit(unit, store.count_members(unit_id), store.count_children(unit_id))
+    events = domain.delete_org_unit(unit, store.count_members(unit_id), store.count_children(unit_id), today)
     store.delete_org_unit(unit, _events(events))
     return {"status": 204, "body": None}
 

@@ -39,7 +39,7 @@ class MembershipService:
 
     @rpc
     def delete_org_unit(self, unit_id: str) -> dict:
-        return reply(lambda: handlers.delete_org_unit(self.store, unit_id))
+        return reply(lambda: handlers.delete_org_unit(self.store, unit_id, clock.today()))
 
     @rpc
     def get_org_unit(self, unit_id: str) -> dict:

@@ -57,7 +57,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from lianxin.catalog.membership import LEFT_STATUSES, STAGES
+from lianxin.catalog.membership import ADMITTED_STAGES, LEFT_STATUSES, STAGES
 from lianxin.envelope import Event
 from lianxin.errors import NotFound
 from lianxin.fields import parse_aware_datetime
@@ -487,8 +487,10 @@ class ReportModel:
         while stack:
             current = stack.pop()
             out.append(current)
+            # A deleted unit stays in its parent's subtree: it had no members
+            # when deleted, so it adds only the history from before.
             for child in sorted(self.children.get(current, ()), reverse=True):
-                if child not in seen and not self._is_deleted(child):
+                if child not in seen:
                     seen.add(child)
                     stack.append(child)
         return out
@@ -511,7 +513,10 @@ class ReportModel:
             "org_unit_id": unit_id,
             "from": start.isoformat(),
             "to": end.isoformat(),
-            "members": {"total": sum(by_stage.values()), "by_stage": by_stage},
+            # total: everyone registered and not gone on `to`, whatever the stage
+            # (API.md); party_members: the admitted ones (预备党员 and 正式党员).
+            "members": {"total": sum(by_stage.values()),
+                        "party_members": sum(by_stage[s] for s in ADMITTED_STAGES), "by_stage": by_stage},
             "household_links": household_links,
             "deeds": {"total": 0, "members_with_deeds": 0},
             "activities": {"by_kind": {}},

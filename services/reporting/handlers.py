@@ -10,13 +10,15 @@ from .store import ReportingStore
 
 def apply_events(store: ReportingStore, events) -> list[Result]:
     fresh = store.append(events)
-    try:
-        store.model.apply(fresh)
-    except Exception:
-        # Keep the event store and the read model in step: the consumer will
-        # isolate the event that broke the projection and dead-letter it.
-        store.forget([e.event_id for e in fresh])
-        raise
+    for i, event in enumerate(fresh):
+        try:
+            store.model.apply([event])
+        except Exception:
+            # Keep the event store and the read model in step: what was
+            # projected stays stored; the rest is forgotten, and the consumer
+            # isolates the event that broke the projection and dead-letters it.
+            store.forget([e.event_id for e in fresh[i:]])
+            raise
     fresh_ids = {id(e) for e in fresh}
     return [Result.ok() if id(e) in fresh_ids else Result.duplicate() for e in events]
 

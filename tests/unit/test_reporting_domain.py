@@ -54,7 +54,7 @@ def test_members_counted_in_the_subtree_and_not_outside():
     assert totals(model, "wgz")["total"] == 3
     assert totals(model, "c1")["total"] == 2
     assert totals(model, "g1")["total"] == 1
-    assert totals(model, "other") == {"total": 1, "by_stage": {
+    assert totals(model, "other") == {"total": 1, "party_members": 1, "by_stage": {
         "applicant": 0, "activist": 0, "candidate": 0, "probationary": 1, "full": 0}}
     assert totals(model, "laoshan")["total"] == 4
 
@@ -205,8 +205,8 @@ def renamed(unit_id, old_name, name, on):
                                       "renamed_on": D(on)}, unit_id)
 
 
-def deleted(unit_id):
-    return event("org_unit_deleted", {"org_unit_id": unit_id}, unit_id)
+def deleted(unit_id, on="2018-06-30"):
+    return event("org_unit_deleted", {"org_unit_id": unit_id, "deleted_on": D(on)}, unit_id)
 
 
 def party_org(org_id, kind, org_unit_id, parent_id=None):
@@ -364,12 +364,18 @@ def test_rename_keeps_the_current_name_in_any_order():
         assert model.units["ca"].level == "community"
 
 
-def test_a_deleted_unit_is_gone_from_the_tree():
-    for order in permutations([unit("zc", "zone", "wgz"), deleted("zc")]):
+def test_a_deleted_unit_cannot_be_queried_but_its_history_counts_in_its_parent():
+    # m1 was in zc until transferred out in 2017; then zc was emptied and deleted.
+    history = [unit("zc", "zone", "wgz"), deleted("zc"),
+               member("m1", "zc"), transfer_completed("t1", "m1", "zc", "ca", "2017-03-01")]
+    for order in permutations(history):
         model = model_of(zones() + list(order))
-        assert "zc" not in model.subtree("wgz")
+        assert "zc" in model.subtree("wgz")
         with pytest.raises(NotFound):
             model.summary("zc", *YEAR_2018)
+        assert model.summary("wgz", date(2016, 1, 1), date(2016, 12, 31))["members"]["total"] == 1
+        assert model.summary("ca", date(2016, 1, 1), date(2016, 12, 31))["members"]["total"] == 0
+        assert model.summary("ca", *YEAR_2018)["members"]["total"] == 1
 
 
 def test_party_orgs_are_kept():

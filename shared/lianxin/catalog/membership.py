@@ -162,10 +162,12 @@ class OrgUnitRenamed(Schema):
 
 
 @CATALOG.event("org_unit_deleted", owner="membership", description="""
-An administrative unit with no members and no children was deleted.
+An administrative unit with no members and no children was deleted. Its history
+(members who were there before) still counts in its parent's reports.
 """)
 class OrgUnitDeleted(Schema):
     org_unit_id = Id(required=True)
+    deleted_on = fields.Date(required=True)
 
 
 @CATALOG.event("party_org_created", owner="membership", description="""
