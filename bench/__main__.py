@@ -107,7 +107,10 @@ def _time_in(result: dict) -> str:
     tp, lat = lx["throughput"]["time_in"], lx["latency"]["time_in"]
     w = max(len(k) for k in list(tp) + list(lat))
     lines = [f"{'time in (wall, per event; * = waits, overlaps others)':<{w}}  {'throughput':>18}  {'paced latency':>18}"]
-    for name in sorted(set(tp) | set(lat), key=lambda k: (k not in tp, k.startswith("python gc"))):
+    order = ("producer", "relay", "consumer", "python gc")
+    for name in sorted(set(tp) | set(lat), key=lambda k: (
+            [k.startswith(o) for o in order].index(True) if any(k.startswith(o) for o in order) else 9,
+            "(total)" not in k and "ConfirmPublisher" not in k, -tp.get(k, {}).get("share", 0))):
         star = "*" if "(total)" in name or "ConfirmPublisher" in name else " "
         a, b = tp.get(name, {"us_per_event": 0, "share": 0}), lat.get(name, {})
         lines.append(f"{name:<{w}}{star} {a['us_per_event']:>7.1f} us {a['share']:>6.1%}  "
@@ -142,7 +145,8 @@ def main(argv=None) -> int:
     result = {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "rabbitmq": lianxin_path.broker_version()},
+                    "platform": platform.platform(), "rabbitmq": lianxin_path.broker_version(),
+                    "loadavg_at_start": os.getloadavg()},
         "args": vars(args),
         "raw": None, "lianxin": None,
     }
@@ -166,6 +170,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    # Other work on the machine skews every figure: the load says how quiet it was.
+    result["machine"]["loadavg_at_end"] = os.getloadavg()
     result["ratios"] = _ratios(result["raw"], result["lianxin"])
     result["targets"] = {"events_per_s": TARGET_EVENTS_PER_S, "share_of_raw_consume_ack": TARGET_SHARE_OF_RAW_CONSUME,
                          "latency_p50_ms": TARGET_P50_MS, "latency_p99_ms": TARGET_P99_MS,
@@ -193,7 +199,9 @@ def main(argv=None) -> int:
         if result.get("lianxin"):
             print()
             print(_time_in(result))
-        print(f"\nresult written to {path}")
+        load = result["machine"]["loadavg_at_start"][0], result["machine"]["loadavg_at_end"][0]
+        print(f"\nload average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} on {os.cpu_count()} cpus")
+        print(f"result written to {path}")
     return 0
 
 
