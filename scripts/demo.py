@@ -43,7 +43,7 @@ def _id_number(rng: random.Random, birth: date) -> str:
     return first17 + id_number_check_digit(first17)
 
 
-def members_for(community_id: str, rng: random.Random, count: int) -> list[dict]:
+def members_for(community_id: str, rng: random.Random, count: int, branch_id: str | None = None) -> list[dict]:
     out = []
     for i in range(count):
         birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
@@ -53,7 +53,7 @@ def members_for(community_id: str, rng: random.Random, count: int) -> list[dict]
         body = {"id": f"{community_id}-m{i + 1:03d}",
                 "name": rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
                 "gender": "female" if rng.random() < 0.3 else "male",
-                "birth_date": birth.isoformat(), "org_unit_id": community_id, "stage": stage,
+                "birth_date": birth.isoformat(), "org_unit_id": community_id, "branch_id": branch_id, "stage": stage,
                 "id_number": _id_number(rng, birth), "phone": f"13{rng.randrange(0, 10**9):09d}"}
         if stage == "full":
             earliest = max(birth.replace(year=birth.year + 18), date(1960, 1, 1))
@@ -67,10 +67,16 @@ def members_for(community_id: str, rng: random.Random, count: int) -> list[dict]
 
 
 def seed(base: str, progress=print) -> dict:
+    """The street, its Party organisations, members with their households, and
+    a little history: activists becoming candidates, a transfer, a death."""
     rng = random.Random(2018)
     post(base, "/org-units", {"id": "laoshan", "name": "崂山区", "level": "district"})
     post(base, "/org-units", {"id": STREET, "name": "王哥庄街道", "level": "street", "parent_id": "laoshan"})
-    counts = {"zones": 0, "communities": 0, "members": 0}
+    post(base, "/party-orgs", {"id": "p-wgz", "name": "王哥庄街道党工委", "kind": "working_committee",
+                               "org_unit_id": STREET})
+    counts = {"zones": 0, "communities": 0, "members": 0, "household_links": 0}
+    registered: list[dict] = []
+    links: dict[str, int] = {}
     for zone_id, (zone_name, communities) in ZONES.items():
         post(base, "/org-units", {"id": zone_id, "name": zone_name, "level": "zone", "parent_id": STREET})
         counts["zones"] += 1
@@ -78,12 +84,61 @@ def seed(base: str, progress=print) -> dict:
             community_id = f"{zone_id}-c{n}"
             post(base, "/org-units", {"id": community_id, "name": community_name, "level": "community",
                                       "parent_id": zone_id})
+            branch_id = f"p-{community_id}"
+            post(base, "/party-orgs", {"id": branch_id, "name": f"{community_name}党委", "kind": "committee",
+                                       "parent_id": "p-wgz", "org_unit_id": community_id})
             counts["communities"] += 1
-            for member in members_for(community_id, rng, rng.randrange(12, 25)):
+            for member in members_for(community_id, rng, rng.randrange(12, 25), branch_id):
                 post(base, "/members", member)
+                registered.append(member)
                 counts["members"] += 1
+                if member["stage"] in ("full", "probationary"):
+                    links[member["id"]] = _link_households(base, rng, member)
         progress(f"  seeded {zone_name}: {counts['communities']} communities, {counts['members']} members so far")
+    left, moved = _history(base, registered)
+    # What the summary shows now: the deceased member no longer counts, and
+    # the links of the deceased and the transferred member have ended.
+    counts["members"] -= len(left)
+    counts["household_links"] = sum(n for member_id, n in links.items() if member_id not in left + moved)
     return counts
+
+
+def _link_households(base: str, rng: random.Random, member: dict) -> int:
+    """党员联户: each admitted member looks after two to five neighbouring households."""
+    links = rng.randrange(2, 6)
+    for k in range(links):
+        household = f"{member['id']}-h{k + 1}"
+        post(base, "/household-links", {"id": f"link-{household}", "member_id": member["id"],
+                                         "household_id": household,
+                                         "address": f"{member['org_unit_id']} {rng.randrange(1, 300)}号",
+                                         "linked_on": "2018-01-15"})
+    return links
+
+
+def _history(base: str, members: list[dict]) -> tuple[list[str], list[str]]:
+    """A few dated changes, so member histories are not all flat.
+    Returns (ids of members who left, ids of members who moved)."""
+    activists = [m for m in members if m["stage"] == "activist" and m["stage_since"] <= "2017-06-30"]
+    for m in activists[:3]:
+        _once(base, f"/members/{m['id']}/stage-changes", {"stage": "candidate", "effective_on": "2018-07-01"})
+    full = [m for m in members if m["stage"] == "full"]
+    if len(full) > 2:
+        _once(base, f"/members/{full[0]['id']}/status-changes",
+              {"status": "deceased", "effective_on": "2018-09-10", "reason": "病故"})
+        target = next(m["org_unit_id"] for m in reversed(full) if m["org_unit_id"] != full[1]["org_unit_id"])
+        _once(base, f"/members/{full[1]['id']}/transfers",
+              {"id": f"demo-transfer-{full[1]['id']}", "to_org_unit_id": target, "to_branch_id": f"p-{target}",
+               "issued_on": "2018-10-08"})
+        _once(base, f"/transfers/demo-transfer-{full[1]['id']}/receipt", {"received_on": "2018-10-20"})
+        return [full[0]["id"]], [full[1]["id"]]
+    return [], []
+
+
+def _once(base: str, path: str, body: dict) -> None:
+    """A change that a second run finds already made (409) is fine: seeding is idempotent."""
+    response = requests.post(f"{base}/api/v1{path}", json=body, timeout=30)
+    if response.status_code not in (200, 201, 409):
+        raise DemoError(f"POST {path} -> {response.status_code}: {response.text[:300]}")
 
 
 if __name__ == "__main__":

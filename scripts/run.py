@@ -98,6 +98,17 @@ def main() -> None:
         stop(procs)
 
 
+def wait_for(check, timeout: float = 60, interval: float = 0.5):
+    """Poll `check` until it returns something truthy (or give up: None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    return None
+
+
 def wait_for_summary(base: str, members: int, timeout: float = 60) -> dict:
     """Reports are eventually consistent: wait until the demo is counted."""
     deadline = time.monotonic() + timeout
@@ -108,7 +119,7 @@ def wait_for_summary(base: str, members: int, timeout: float = 60) -> dict:
                                 timeout=5)
         if response.status_code == 200:
             summary = response.json()
-            if summary["members"]["total"] >= members:
+            if summary["members"]["total"] == members:
                 break
         time.sleep(0.5)
     return summary

@@ -31,16 +31,23 @@ def test_the_demo_is_served_by_separate_service_processes(running):
     summary = run.wait_for_summary(running, counts["members"])
     assert summary["members"]["total"] == counts["members"]
     assert sum(summary["members"]["by_stage"].values()) == counts["members"]
+    links = run.wait_for(lambda: _summary(running, "wgz")["household_links"] == counts["household_links"])
+    assert links, f"household links never reached {counts['household_links']}"
 
     # The zones partition the street; a zone's subtree counts only its own.
-    zone_totals = [requests.get(f"{running}/api/v1/reports/summary",
-                                params={"org_unit_id": zone, "from": "1900-01-01", "to": "2100-12-31"},
-                                timeout=10).json()["members"]["total"] for zone in demo.ZONES]
+    zone_totals = [_summary(running, zone)["members"]["total"] for zone in demo.ZONES]
     assert sum(zone_totals) == counts["members"] and all(zone_totals)
 
     # Seeding again is a no-op: every write carries a client id.
     assert demo.seed(running, progress=lambda line: None) == counts
     assert run.wait_for_summary(running, counts["members"])["members"]["total"] == counts["members"]
 
+    chart = requests.get(f"{running}/api/v1/org-units/wgz-z1-c1/household-links", timeout=10).json()
+    assert chart["totals"]["linked_households"] > 0
     member = requests.get(f"{running}/api/v1/members/wgz-z1-c1-m001", timeout=10).json()
     assert "*" in member["id_number"] and "*" in member["phone"]
+
+
+def _summary(base: str, unit: str) -> dict:
+    return requests.get(f"{base}/api/v1/reports/summary",
+                        params={"org_unit_id": unit, "from": "1900-01-01", "to": "2100-12-31"}, timeout=10).json()
