@@ -37,6 +37,7 @@ from . import metrics, topology
 from .catalog import CATALOG, InvalidEvent
 from .envelope import Event
 from .errors import LianxinError, TransientError
+from .personal_data import redact_json_text
 from .publisher import ConfirmPublisher, Outgoing
 
 log = logging.getLogger("lianxin.consumer")
@@ -330,7 +331,8 @@ class BatchConsumer:
             "errors": d.result.errors or {},
             "attempts": d.attempt + 1,
             "rejected_at": datetime.now(timezone.utc).isoformat(),
-            "body": d.body[:65536].decode("utf-8", "replace"),
+            # Intake bodies may carry ID numbers and phones: never kept in clear.
+            "body": redact_json_text(d.body[:65536].decode("utf-8", "replace")),
         }
 
     def _count(self, d: Delivery, outcome: str) -> None:

@@ -78,3 +78,27 @@ class Vault:
 
 
 DEV_DATA_KEY = "lianxin-development-key-not-for-production"
+
+
+PERSONAL_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}
+
+
+def redact(value):
+    """A copy of a JSON value with every ID number and phone masked, at any depth
+    (for rejection records, logs and anything else that is not the vault)."""
+    if isinstance(value, dict):
+        return {k: (PERSONAL_FIELDS[k](v) if k in PERSONAL_FIELDS and isinstance(v, str) else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def redact_json_text(text: str) -> str:
+    """The same for a JSON document as text; text that is not JSON is kept only
+    as far as it cannot carry a field value (its first 200 characters)."""
+    import json
+    try:
+        return json.dumps(redact(json.loads(text)), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text[:200]

@@ -143,3 +143,15 @@ def test_an_intake_member_for_a_unit_registered_a_moment_later_is_applied(system
 def _year(year: int):
     from datetime import date
     return date(year, 1, 1), date(year, 12, 31)
+
+
+def test_a_rejected_intake_event_keeps_no_personal_data_in_clear(system):
+    system.start("membership", "reporting", "gateway")
+    seed_tree(system)
+    env = intake_envelope("member_registered", {**member_body(1), "gender": "robot",
+                                                "id_number": "11010519491231002X", "phone": "13912345678"})
+    system.publish_intake([env])
+    rejection = eventually(lambda: [r for r in system.get("/rejections").json()["rejections"]
+                                    if r["event_id"] == env["event_id"]], message="rejected")[0]
+    assert "11010519491231002X" not in rejection["body"] and "13912345678" not in rejection["body"]
+    assert "110***********002X" in rejection["body"]

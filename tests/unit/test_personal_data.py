@@ -100,3 +100,14 @@ def test_lookup_hash_is_stable_and_case_insensitive():
 
 def test_lookup_hash_depends_on_key():
     assert Vault("k").lookup_hash(VALID_ID) != Vault("other").lookup_hash(VALID_ID)
+
+
+def test_redact_masks_personal_fields_at_any_depth():
+    from lianxin.personal_data import redact, redact_json_text
+    value = {"data": {"id_number": "11010519491231002X", "phone": "13912345678", "name": "张三",
+                      "list": [{"phone": "13800000000"}]}}
+    assert redact(value) == {"data": {"id_number": "110***********002X", "phone": "139****5678", "name": "张三",
+                                      "list": [{"phone": "138****0000"}]}}
+    text = redact_json_text('{"data": {"id_number": "11010519491231002X"}}')
+    assert "11010519491231002X" not in text and "002X" in text
+    assert redact_json_text("x" * 500) == "x" * 200
