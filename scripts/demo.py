@@ -111,7 +111,7 @@ def _link_households(base: str, rng: random.Random, member: dict) -> int:
         post(base, "/household-links", {"id": f"link-{household}", "member_id": member["id"],
                                          "household_id": household,
                                          "address": f"{member['org_unit_id']} {rng.randrange(1, 300)}号",
-                                         "linked_on": "2018-01-15"})
+                                         "linked_on": max("2018-01-15", member["admitted_on"])})
     return links
 
 

@@ -131,8 +131,12 @@ def rename_org_unit(unit: OrgUnit, command: dict, today: date) -> tuple[OrgUnit,
         "renamed_on": command["renamed_on"]}, unit.id)]
 
 
-def delete_org_unit(unit: OrgUnit, members: int, children: int, today: date) -> list[DomainEvent]:
+def delete_org_unit(unit: OrgUnit, members: int, children: int, today: date,
+                    party_orgs: int = 0) -> list[DomainEvent]:
     """Only an empty unit goes; members are never deleted, so their unit stays."""
+    if party_orgs:
+        raise Conflict(f"{unit.id!r} has {party_orgs} Party organisation(s) attached and cannot be deleted",
+                       {"org_unit_id": ["has Party organisations"]})
     if members:
         raise Conflict(f"{unit.id!r} has {members} member(s) and cannot be deleted; transfer them first",
                        {"org_unit_id": ["has members"]})
@@ -169,7 +173,8 @@ def create_party_org(org_id: str, command: dict, parent: PartyOrg | None, unit: 
         "org_unit_id": org.org_unit_id}, unit.id)]
 
 
-def _check_branch(branch_id: str | None, branch: PartyOrg | None, field_name: str) -> None:
+def _check_branch(branch_id: str | None, branch: PartyOrg | None, field_name: str,
+                  unit: OrgUnit | None = None) -> None:
     if branch_id is None:
         return
     if branch is None:
@@ -178,6 +183,9 @@ def _check_branch(branch_id: str | None, branch: PartyOrg | None, field_name: st
     if branch.kind not in MEMBER_ORG_KINDS:
         raise InvalidInput(f"members belong to a branch, not a {branch.kind}",
                            {field_name: [f"{branch_id!r} is a {branch.kind}"]})
+    if unit is not None and branch.org_unit_id not in unit.path:
+        raise InvalidInput(f"{branch_id!r} is attached to {branch.org_unit_id!r}, not to {unit.id!r} or above it",
+                           {field_name: [f"not a Party organisation of {unit.id!r}"]})
 
 
 # -- members -----------------------------------------------------------------------------
@@ -242,7 +250,7 @@ def register_member(member_id: str, command: dict, org_unit: OrgUnit | None, tod
     org_unit_id = command["org_unit_id"]
     if org_unit is None or org_unit.deleted:
         raise _unknown_unit("org_unit_id", org_unit_id)
-    _check_branch(command.get("branch_id"), branch, "branch_id")
+    _check_branch(command.get("branch_id"), branch, "branch_id", org_unit)
     errors: dict[str, list[str]] = {}
     birth, stage, admitted = command["birth_date"], command["stage"], command.get("admitted_on")
     _not_future(errors, "birth_date", birth, today)
@@ -341,6 +349,9 @@ def extend_probation(member: Member, command: dict, today: date) -> tuple[Member
     _not_future(errors, "decided_on", decided, today)
     if decided < member.admitted_on:
         errors.setdefault("decided_on", []).append("is before the admission date")
+    elif decided < member.last_change_on:
+        errors.setdefault("decided_on", []).append(
+            f"is before the member's last recorded change ({member.last_change_on.isoformat()})")
     if member.probation_ends_on and decided > member.probation_ends_on:
         errors.setdefault("decided_on", []).append(
             f"probation already ended on {member.probation_ends_on.isoformat()}")
@@ -384,7 +395,7 @@ def issue_transfer(member: Member, transfer_id: str, command: dict, to_unit: Org
     _must_be_member(member, "be transferred")
     if to_unit is None or to_unit.deleted:
         raise _unknown_unit("to_org_unit_id", command["to_org_unit_id"])
-    _check_branch(command.get("to_branch_id"), to_branch, "to_branch_id")
+    _check_branch(command.get("to_branch_id"), to_branch, "to_branch_id", to_unit)
     if member.open_transfer is not None:
         raise Conflict(f"transfer {member.open_transfer.id!r} is still open for this member",
                        {"member_id": ["has an open transfer"]})
@@ -405,6 +416,14 @@ def issue_transfer(member: Member, transfer_id: str, command: dict, to_unit: Org
         "to_org_unit_id": transfer.to_org_unit_id, "from_branch_id": transfer.from_branch_id,
         "to_branch_id": transfer.to_branch_id, "issued_on": issued, "valid_until": transfer.valid_until,
     }, member.org_unit_id)]
+
+
+def arrived_in_unit_on(member: Member) -> date:
+    """Since when the member belongs to their current unit."""
+    received = [t.closed_on for t in member.transfers
+                if t.state == "received" and t.to_org_unit_id == member.org_unit_id]
+    registered = (member.admitted_on or member.stage_history[0][1]) if member.stage_history else member.stage_since
+    return max(received) if received else registered
 
 
 def left_unit_on(member: Member, unit_id: str) -> date | None:
@@ -434,6 +453,9 @@ def receive_transfer(member: Member, transfer_id: str, command: dict, today: dat
     if received > transfer.valid_until:
         errors.setdefault("received_on", []).append(
             f"is after the letter's validity ({transfer.valid_until.isoformat()})")
+    if transfer.issued_on <= received < member.last_change_on:
+        errors.setdefault("received_on", []).append(
+            f"is before the member's last recorded change ({member.last_change_on.isoformat()})")
     _raise(errors, "the receipt date is not possible")
     changed = replace(member, org_unit_id=transfer.to_org_unit_id, branch_id=transfer.to_branch_id,
                       transfers=_close(member, transfer, "received", received))
@@ -521,6 +543,10 @@ def link_household(household: Household | None, link_id: str, command: dict, mem
     on = command.get("linked_on") or today
     errors: dict = {}
     _not_future(errors, "linked_on", on, today)
+    arrived = arrived_in_unit_on(member)
+    if on < arrived:
+        errors.setdefault("linked_on", []).append(
+            f"is before the member belonged to {member.org_unit_id!r} ({arrived.isoformat()})")
     if household is not None and household.links and on < max(l.unlinked_on for l in household.links):
         errors.setdefault("linked_on", []).append("is before the household's previous link ended")
     _raise(errors, "the link date is not possible")

@@ -74,7 +74,8 @@ def rename_org_unit(store: MembershipStore, unit_id: str, command: dict, today: 
 
 def delete_org_unit(store: MembershipStore, unit_id: str, today: date) -> dict:
     unit = _unit(store, unit_id)
-    events = domain.delete_org_unit(unit, store.count_members(unit_id), store.count_children(unit_id), today)
+    events = domain.delete_org_unit(unit, store.count_members(unit_id), store.count_children(unit_id), today,
+                                    store.count_party_orgs(unit_id))
     store.delete_org_unit(unit, _events(events))
     return {"status": 204, "body": None}
 
@@ -154,13 +155,14 @@ def get_member(store: MembershipStore, member_id: str, unmasked: bool = False) -
     return existing(member_view(_member(store, member_id), unmasked=unmasked))
 
 
-def _change_member(store: MembershipStore, member_id: str, change, today: date) -> dict:
-    """Read, apply a domain change, write with its events; again if raced."""
+def _change_member(store: MembershipStore, member_id: str, change, on: date) -> dict:
+    """Read, apply a domain change, write with its events; again if raced.
+    `on`: the business date of the change (when links end if the member left)."""
     def run():
         member = _member(store, member_id)
         changed, events = change(member)
         store.save_member(member, changed, _events(events))
-        _end_links_if_gone(store, member, changed, today)
+        _end_links_if_gone(store, member, changed, on)
         return existing(member_view(changed))
     return retrying(run)
 
@@ -174,7 +176,8 @@ def extend_probation(store: MembershipStore, member_id: str, command: dict, toda
 
 
 def change_status(store: MembershipStore, member_id: str, command: dict, today: date) -> dict:
-    return _change_member(store, member_id, lambda m: domain.change_status(m, command, today), today)
+    return _change_member(store, member_id, lambda m: domain.change_status(m, command, today),
+                          command["effective_on"])
 
 
 def issue_transfer(store: MembershipStore, member_id: str, command: dict, today: date) -> dict:
@@ -279,16 +282,21 @@ def daily(store: MembershipStore, today: date) -> dict:
     """Expire overdue transfer letters, announce political birthdays, end
     links of members who have gone. Idempotent: run it as often as you like."""
     counts = {"transfers_expired": 0, "birthdays_due": 0, "links_ended": 0}
-    for member in list(store.admitted_members()):
-        for step, key in ((domain.expire_transfer, "transfers_expired"),
-                          (domain.political_birthday_due, "birthdays_due")):
-            def run(member_id=member.id, step=step):
-                current = _member(store, member_id)
-                changed, events = step(current, today)
-                if events:
-                    store.save_member(current, changed, _events(events))
-                return len(events)
-            counts[key] += retrying(run)
+
+    def step_for(member_id: str, step) -> int:
+        def run():
+            current = _member(store, member_id)
+            changed, events = step(current, today)
+            if events:
+                store.save_member(current, changed, _events(events))
+            return len(events)
+        return retrying(run)
+
+    # Letters expire whatever became of the member; birthdays are for members.
+    for member_id in store.members_with_open_transfers():
+        counts["transfers_expired"] += step_for(member_id, domain.expire_transfer)
+    for member_id in store.current_member_ids():
+        counts["birthdays_due"] += step_for(member_id, domain.political_birthday_due)
     counts["links_ended"] = end_stale_links(store, today)
     return counts
 

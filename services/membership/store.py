@@ -181,10 +181,15 @@ class MembershipStore:
         doc = self.db["members"].find_one({"_id": member_id}, {"applied_events": 1}) or {}
         return doc.get("applied_events", [])
 
-    def admitted_members(self):
-        """Members who may have a political birthday or an open transfer (for the daily job)."""
-        for doc in self.db["members"].find({"status": {"$in": ["active", "flowing"]}}):
-            yield self.member(doc)
+    def current_member_ids(self) -> list[str]:
+        """Active and flowing members (the daily job's birthday candidates)."""
+        return [d["_id"] for d in self.db["members"].find({"status": {"$in": ["active", "flowing"]}}, {"_id": 1})]
+
+    def members_with_open_transfers(self) -> list[str]:
+        return [d["_id"] for d in self.db["members"].find({"transfers.state": "issued"}, {"_id": 1})]
+
+    def count_party_orgs(self, unit_id: str) -> int:
+        return self.db["party_orgs"].count_documents({"org_unit_id": unit_id})
 
     def _member_doc(self, m: Member) -> dict:
         return {
