@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit integration e2e faults bench docs broker clean
+.PHONY: run test lint unit integration e2e faults bench docs broker clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "== setting up $(VENV) (first run takes a minute)"
@@ -23,8 +23,11 @@ run: $(STAMP) broker
 	@$(BIN)/python -m scripts.run
 
 ## make test: every test (unit, integration, e2e, faults) against the real broker
-test: $(STAMP) broker
+test: $(STAMP) broker lint
 	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests
+
+lint: $(STAMP)
+	@$(BIN)/ruff check --quiet --select F shared services scripts bench tests
 
 unit: $(STAMP)
 	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests/unit

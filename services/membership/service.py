@@ -8,7 +8,7 @@ from nameko.timer import timer
 
 from lianxin import clock
 from lianxin.commands import load
-from lianxin.nameko import StoreProvider, consume
+from lianxin.nameko import OperationsRpc, StoreProvider, consume
 from lianxin.replies import reply
 
 from . import handlers
@@ -18,7 +18,7 @@ from .store import MembershipStore
 log = logging.getLogger("lianxin.membership")
 
 
-class MembershipService:
+class MembershipService(OperationsRpc):
     name = "membership"
     store = StoreProvider(MembershipStore)
 
@@ -112,14 +112,6 @@ class MembershipService:
                                                        clock.today()))
 
     # -- operations ---------------------------------------------------------------------------
-    @rpc
-    def rejections(self, limit: int = 100) -> list[dict]:
-        return self.store.db.rejections(limit)
-
-    @rpc
-    def health(self) -> dict:
-        return self.store.db.health()
-
     @timer(interval=3600, eager=True)
     def daily(self):
         """Hourly is enough for a daily rule, and it catches up after downtime."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from nameko.rpc import rpc
 
 from lianxin.commands import load
-from lianxin.nameko import StoreProvider, consume
+from lianxin.nameko import OperationsRpc, StoreProvider, consume
 from lianxin.replies import reply
 from lianxin.topology import UNROUTED_QUEUE
 
@@ -15,7 +15,7 @@ from .store import ReportingStore
 SUMMARY_QUERY = SummaryQuery()
 
 
-class ReportingService:
+class ReportingService(OperationsRpc):
     name = "reporting"
     store = StoreProvider(ReportingStore)
 
@@ -34,10 +34,3 @@ class ReportingService:
             return {"status": 200, "body": handlers.summary(self.store, q["org_unit_id"], q["from_"], q["to"])}
         return reply(run)
 
-    @rpc
-    def rejections(self, limit: int = 100) -> list[dict]:
-        return self.store.db.rejections(limit)
-
-    @rpc
-    def health(self) -> dict:
-        return self.store.db.health()

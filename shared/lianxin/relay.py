@@ -12,7 +12,6 @@ import threading
 import time
 from collections import deque
 from datetime import datetime, timezone
-from typing import Callable
 
 from . import metrics, topology
 from .envelope import encode

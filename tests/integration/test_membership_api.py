@@ -1,7 +1,7 @@
 """Membership over HTTP and intake, against the real broker: the rules hold on
 both paths, refusals name the rule and leave nothing behind, and the summary
 counts members by stage and household links for any subtree."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 

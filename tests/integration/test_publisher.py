@@ -1,5 +1,4 @@
 """Publisher confirms against the real broker: confirmed, or failed with a reason."""
-import amqp
 import kombu
 
 from lianxin import topology

@@ -9,9 +9,8 @@ from lianxin.consumer import Result
 from lianxin.envelope import encode
 from lianxin.errors import Conflict, InvalidInput, NotFound
 from lianxin.personal_data import Vault
-from lianxin.store import ServiceDb, client_for
 from services.membership import handlers
-from services.membership.store import MembershipStore
+from tests.support.fakes import membership_store
 
 TODAY = date(2018, 12, 31)
 ID_NUMBER = "11010519491231002X"
@@ -19,23 +18,9 @@ STREET = {"id": "wgz", "name": "王哥庄街道", "level": "street", "parent_id"
 COMMUNITY = {"id": "wgz-c1", "name": "港东社区", "level": "community", "parent_id": "wgz"}
 
 
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, collection, ids, events):
-        self.calls.append((collection, ids, events))
-
-
-@pytest.fixture
-def notified():
-    return Recorder()
-
-
 @pytest.fixture
 def store(notified):
-    db = ServiceDb(client_for(None)[f"t_{uuid4().hex}"], MembershipStore.OUTBOX_COLLECTIONS, notify=notified)
-    return MembershipStore(db, Vault("k"))
+    return membership_store(notified)
 
 
 def member(**overrides):

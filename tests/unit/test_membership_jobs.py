@@ -12,11 +12,10 @@ from lianxin.catalog import CATALOG
 from lianxin.commands import load
 from lianxin.envelope import encode
 from lianxin.errors import Conflict, InvalidInput, NotFound
-from lianxin.personal_data import Vault
-from lianxin.store import ServiceDb, client_for
 from services.membership import handlers
 from services.membership.schemas import COMMANDS
 from services.membership.store import MembershipStore
+from tests.support.fakes import membership_store
 
 TODAY = date(2018, 12, 31)
 UNITS = [
@@ -32,27 +31,9 @@ PARTY_ORGS = [
 ]
 
 
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, collection, ids, events):
-        self.calls.append((collection, ids, events))
-
-    def types(self, event_type=None):
-        found = [e["event_type"] for _, _, events in self.calls for e in events]
-        return found if event_type is None else [t for t in found if t == event_type]
-
-
-@pytest.fixture
-def notified():
-    return Recorder()
-
-
 @pytest.fixture
 def store(notified):
-    db = ServiceDb(client_for(None)[f"t_{uuid4().hex}"], MembershipStore.OUTBOX_COLLECTIONS, notify=notified)
-    store = MembershipStore(db, Vault("k"))
+    store = membership_store(notified)
     for unit in UNITS:
         handlers.create_org_unit(store, dict(unit))
     for org in PARTY_ORGS:

@@ -1,31 +1,18 @@
 """The store helpers: idempotent batch inserts, the per-document outbox, fingerprints,
 and the embedded store's `_id` fast path."""
 from datetime import date
-from uuid import uuid4
 
 import pytest
 from pymongo.errors import DuplicateKeyError
 
 from lianxin.catalog import CATALOG
-from lianxin.store import ServiceDb, client_for, fingerprint, insert_many_new
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, collection, ids, events):
-        self.calls.append((collection, ids, events))
+from lianxin.store import ServiceDb, fingerprint, insert_many_new
+from tests.support.fakes import fresh_database
 
 
 @pytest.fixture
 def database():
-    return client_for(None)[f"t_{uuid4().hex}"]
-
-
-@pytest.fixture
-def notified():
-    return Recorder()
+    return fresh_database()
 
 
 @pytest.fixture

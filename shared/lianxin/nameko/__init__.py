@@ -4,3 +4,4 @@ Only this package imports nameko: swapping the framework means rewriting
 these few extensions, not the services' domain, stores or handlers.
 """
 from .extensions import MetricsEndpoint, ServiceResources, StoreProvider, consume  # noqa: F401
+from .operations import OperationsRpc  # noqa: F401
