@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000, help="messages / events per throughput phase")
     parser.add_argument("--size", type=int, default=300, help="raw message body size in bytes "
-                        "(Lianxin's envelopes are what they are, ~415 B; both are reported)")
+                        "(Lianxin's envelopes are ~450 B; both sizes are reported)")
     parser.add_argument("--only", choices=("raw", "lianxin"), help="measure one side only")
     parser.add_argument("--json", action="store_true", help="print the JSON result only (progress to stderr)")
     parser.add_argument("--latency-rate", type=float, default=TARGET_RATE, help="paced events/s in the latency phases")
