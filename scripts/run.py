@@ -19,20 +19,23 @@ import requests
 from scripts import demo
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {  # name -> metrics port
-    "membership": 9101,
-    "reporting": 9102,
-    "gateway": 9100,
+SERVICES = {  # name -> (service class, metrics port)
+    "membership": ("MembershipService", 9101),
+    "reporting": ("ReportingService", 9102),
+    "gateway": ("GatewayService", 9100),
 }
 READY_TIMEOUT = 120
 
 
-def start(name: str, metrics_port: int, log_dir: Path, env: dict | None = None) -> subprocess.Popen:
+def start(name: str, metrics_port: int | None, log_dir: Path, env: dict | None = None) -> subprocess.Popen:
+    """One service in its own process; metrics_port None means the default of SERVICES."""
+    service_class, default_port = SERVICES[name]
+    metrics_port = default_port if metrics_port is None else metrics_port
     env = dict(env or os.environ, METRICS_PORT=str(metrics_port), PYTHONWARNINGS="ignore::DeprecationWarning")
     log = open(log_dir / f"{name}.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "nameko", "run", "--config", str(ROOT / "deploy" / "config.yml"),
-         f"services.{name}.service"],
+         f"services.{name}.service:{service_class}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -73,7 +76,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     store = os.environ.get("MONGO_URI") or "the embedded in-memory store (data ends when this stops)"
     print(f"== starting {', '.join(SERVICES)} (store: {store}; logs in {LOG_DIR}/)")
-    procs = {name: start(name, metrics, LOG_DIR) for name, metrics in SERVICES.items()}
+    procs = {name: start(name, None, LOG_DIR) for name in SERVICES}
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         wait_ready(base, procs)

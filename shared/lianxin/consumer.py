@@ -31,6 +31,7 @@ from typing import Callable
 
 import amqp
 import kombu
+import kombu.exceptions
 from pymongo.errors import ConnectionFailure, OperationFailure
 
 from . import metrics, topology
@@ -45,7 +46,8 @@ log = logging.getLogger("lianxin.consumer")
 OK, DUPLICATE, RETRY, REJECT = "ok", "duplicate", "retry", "reject"
 ATTEMPT_HEADER = "x-lianxin-attempt"
 TRANSIENT = (TransientError, ConnectionFailure, socket.timeout, ConnectionError)
-BROKER_ERRORS = (OSError, ConnectionError, amqp.exceptions.AMQPError, socket.timeout)
+BROKER_ERRORS = (OSError, ConnectionError, amqp.exceptions.AMQPError, socket.timeout,
+                 kombu.exceptions.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def validator_for(subscription: topology.Subscription) -> Callable[[bytes], Even
 class BatchConsumer:
     def __init__(self, amqp_uri: str, subscription: topology.Subscription, handler: Handler, *,
                  record_rejections: Callable[[list[dict]], None],
-                 batch_size: int = 500, batch_wait: float = 0.005, prefetch: int | None = None,
+                 batch_size: int = 500, batch_wait: float = 0.0005, prefetch: int | None = None,
                  transient_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
                  validate: Callable[[bytes], Event] | None = None):
         self.amqp_uri = amqp_uri
@@ -213,14 +215,11 @@ class BatchConsumer:
                 self._conn.drain_events(timeout=0.2)
             except socket.timeout:
                 continue
-            # Gather a batch: keep draining until full or batch_wait has passed.
-            deadline = time.monotonic() + self.batch_wait
+            # Gather a batch: take what keeps arriving until the batch is full
+            # or nothing comes for batch_wait (a lull, not a fixed delay).
             while len(self._buffer) < self.batch_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
                 try:
-                    self._conn.drain_events(timeout=remaining)
+                    self._conn.drain_events(timeout=self.batch_wait)
                 except socket.timeout:
                     break
             batch, self._buffer = self._buffer, []

@@ -23,11 +23,15 @@ log = logging.getLogger("lianxin.relay")
 
 class OutboxRelay:
     def __init__(self, service: str, db: ServiceDb, publisher: ConfirmPublisher, *,
-                 sweep_interval: float = 2.0, batch_size: int = 1000):
+                 sweep_interval: float = 30.0, retry_interval: float = 1.0, batch_size: int = 1000):
         self.service = service
         self.db = db
         self.publisher = publisher
+        # While healthy, writes notify the relay and the sweep is only a safety
+        # net (it scans the outbox collections); after a failure it runs every
+        # retry_interval until the backlog is gone.
         self.sweep_interval = sweep_interval
+        self.retry_interval = retry_interval
         self.batch_size = batch_size
         self._hints: deque = deque()
         # threading.Event is green under eventlet's monkey patching (nameko).
@@ -69,7 +73,7 @@ class OutboxRelay:
                 log.warning("%s relay: %s; events stay in the outbox", self.service, self.last_error)
                 self._hints.clear()
                 self.publisher.close()
-            self._wakeup.wait(self.sweep_interval if self._healthy else 1.0)
+            self._wakeup.wait(self.sweep_interval if self._healthy else self.retry_interval)
             self._wakeup.clear()
 
     # -- publishing -------------------------------------------------------------

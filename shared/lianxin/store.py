@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 import pymongo
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 log = logging.getLogger("lianxin.store")
@@ -87,7 +88,10 @@ def _install_embedded_id_lookup() -> None:
             if keys is not None:
                 docs = self._store._documents
                 found = [docs[k] for k in dict.fromkeys(keys) if isinstance(k, (str, int)) and k in docs]
-                return (d for d in found if filter_applies(filter, d))
+                # The _id condition holds by construction; re-checking an $in
+                # against every candidate would make large batches quadratic.
+                rest = {k: v for k, v in filter.items() if k != "_id"}
+                return (d for d in found if filter_applies(rest, d))
         return original(self, filter)
 
     mc.Collection._iter_documents = _iter_documents
@@ -202,7 +206,9 @@ class ServiceDb:
         """(collection, doc id, envelope, recorded at) for events not yet published."""
         out = []
         for name in self.outbox_collections:
-            for doc in self.db[name].find({f"{OUTBOX}.0": {"$exists": True}}, {OUTBOX: 1}):
+            # Served by the outbox_pending index on MongoDB (documents without
+            # pending events have an empty outbox, so no outbox.event_id).
+            for doc in self.db[name].find({f"{OUTBOX}.event_id": {"$exists": True}}, {OUTBOX: 1}):
                 for entry in doc[OUTBOX]:
                     recorded_at = entry["recorded_at"]
                     if recorded_at.tzinfo is None:  # mongomock/pymongo without tz_aware
@@ -213,14 +219,12 @@ class ServiceDb:
         return out
 
     def mark_published(self, published: list[tuple[str, object, str]]) -> None:
-        """Pull confirmed events out of their documents' outboxes, one write per collection."""
-        by_collection: dict[str, tuple[set, set]] = {}
+        """Pull confirmed events out of their documents' outboxes: each document
+        loses exactly its own confirmed events, in one bulk write per collection."""
+        by_doc: dict[str, dict[object, list]] = {}
         for collection, doc_id, event_id in published:
-            ids, eids = by_collection.setdefault(collection, (set(), set()))
-            ids.add(doc_id)
-            eids.add(event_id)
-        for collection, (ids, eids) in by_collection.items():
-            self.db[collection].update_many(
-                {"_id": {"$in": list(ids)}},
-                {"$pull": {OUTBOX: {"event_id": {"$in": list(eids)}}}},
-            )
+            by_doc.setdefault(collection, {}).setdefault(doc_id, []).append(event_id)
+        for collection, docs in by_doc.items():
+            self.db[collection].bulk_write(
+                [UpdateOne({"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": eids}}}})
+                 for doc_id, eids in docs.items()], ordered=False)

@@ -18,7 +18,7 @@ def test_every_service_runs_in_compose_with_the_store_and_broker():
     services = compose()["services"]
     for name in SERVICES:
         assert name in services, f"{name} is missing from docker-compose.yml"
-        assert services[name]["command"][-1] == f"services.{name}.service"
+        assert services[name]["command"][-1].startswith(f"services.{name}.service:")
         env = services[name]["environment"]
         assert env["MONGO_URI"].startswith("mongodb://") and "replicaSet=" in env["MONGO_URI"]
         assert env["AMQP_URI"].startswith("amqp://")

@@ -116,7 +116,7 @@ class BatchConsume(Entrypoint):
     and returns one consumer.Result per event (see lianxin.consumer)."""
     resources = ServiceResources()
 
-    def __init__(self, queue: str, batch_size: int = 500, batch_wait: float = 0.005, **kwargs):
+    def __init__(self, queue: str, batch_size: int = 500, batch_wait: float = 0.0005, **kwargs):
         self.queue = queue
         self.batch_size = batch_size
         self.batch_wait = batch_wait
