@@ -175,8 +175,10 @@ class BatchConsumer:
                 self._disconnect()
         self.ready = False
 
+    HEARTBEAT = 30  # seconds; detects a broker that vanished without closing the socket
+
     def _connect(self) -> None:
-        conn = kombu.Connection(self.amqp_uri, heartbeat=0)
+        conn = kombu.Connection(self.amqp_uri, heartbeat=self.HEARTBEAT)
         conn.ensure_connection(max_retries=1)
         channel = conn.channel()
         topology.declare(channel)
@@ -211,6 +213,8 @@ class BatchConsumer:
 
     def _loop(self) -> None:
         while self._running:
+            # Sends our heartbeat when due and raises if the broker's are missing.
+            self._conn.heartbeat_check()
             try:
                 self._conn.drain_events(timeout=0.2)
             except socket.timeout:
