@@ -70,6 +70,14 @@ def stop(procs: dict) -> None:
 LOG_DIR = ROOT / "run-logs"
 
 
+def _on_term(*_):
+    """First SIGTERM (or Ctrl-C) stops everything; repeats (make forwards
+    one too) must not interrupt the stopping."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     LOG_DIR.mkdir(exist_ok=True)
     port = int(os.environ.get("GATEWAY_PORT") or 8000)
@@ -77,7 +85,7 @@ def main() -> None:
     store = os.environ.get("MONGO_URI") or "the embedded in-memory store (data ends when this stops)"
     print(f"== starting {', '.join(SERVICES)} (store: {store}; logs in {LOG_DIR}/)")
     procs = {name: start(name, None, LOG_DIR) for name in SERVICES}
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, _on_term)
     try:
         wait_ready(base, procs)
         print(f"== ready at {base}; seeding the Wanggezhuang demo")
@@ -96,6 +104,7 @@ def main() -> None:
                     raise SystemExit(f"{name} exited with {proc.returncode}; see {LOG_DIR / (name + '.log')}")
             time.sleep(1)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("\n== stopping")
     finally:
         stop(procs)

@@ -59,7 +59,7 @@ from datetime import date, datetime, timezone
 
 from lianxin.catalog.membership import ADMITTED_STAGES, LEFT_STATUSES, STAGES
 from lianxin.envelope import Event
-from lianxin.errors import NotFound
+from lianxin.errors import InvalidInput, NotFound
 from lianxin.fields import parse_aware_datetime
 
 # (occurred_at, event_id): orders facts on the same business date, and versions of one fact.
@@ -495,7 +495,17 @@ class ReportModel:
                     stack.append(child)
         return out
 
-    def summary(self, unit_id: str, start: date, end: date) -> dict:
+    def root(self) -> str:
+        """The one top unit (a unit with no parent), for queries that name none."""
+        roots = sorted(uid for uid, unit in self.units.items() if self._is_known(uid) and unit.parent_id is None)
+        if len(roots) != 1:
+            raise InvalidInput("name the org unit: " + ("nothing is recorded yet" if not roots
+                                                        else f"there are {len(roots)} top units"),
+                               {"org_unit_id": ["required here"]})
+        return roots[0]
+
+    def summary(self, unit_id: str | None, start: date, end: date) -> dict:
+        unit_id = unit_id or self.root()
         units = self.subtree(unit_id)
         by_stage = dict.fromkeys(STAGES, 0)
         household_links = 0

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validates_schema
 
 from lianxin.fields import Id
 
 
 class SummaryQuery(Schema):
-    org_unit_id = Id(required=True)
+    # Unset: the top of the tree (when there is exactly one top unit).
+    org_unit_id = Id(load_default=None)
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
+
+    @pre_load
+    def _blank_is_unset(self, data, **_):
+        # Query strings say "not given" as an empty value (?org_unit_id=).
+        return {k: v for k, v in data.items() if v not in ("", None)}
 
     @validates_schema
     def _order(self, data, **_):

@@ -36,6 +36,9 @@ def test_the_demo_is_served_by_separate_service_processes(running):
 
     # The zones partition the street; a zone's subtree counts only its own.
     zone_totals = [_summary(running, zone)["members"]["total"] for zone in demo.ZONES]
+    # No org unit named (?org_unit_id=): the top of the tree, 崂山区.
+    top = _summary(running, "")
+    assert top["org_unit_id"] == "laoshan" and top["members"]["total"] == counts["members"]
     assert sum(zone_totals) == counts["members"] and all(zone_totals)
 
     # Seeding again is a no-op: every write carries a client id.

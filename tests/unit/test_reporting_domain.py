@@ -8,7 +8,7 @@ import pytest
 
 from lianxin.catalog import CATALOG
 from lianxin.envelope import BUSINESS_TZ
-from lianxin.errors import NotFound
+from lianxin.errors import InvalidInput, NotFound
 from services.reporting.domain import ReportModel
 
 YEAR_2018 = (date(2018, 1, 1), date(2018, 12, 31))
@@ -514,3 +514,13 @@ def test_summary_is_identical_for_shuffled_realistic_histories():
         shuffled = events[:]
         rng.shuffle(shuffled)
         assert all_summaries(model_of(shuffled)) == expected
+
+
+def test_a_summary_without_org_unit_is_of_the_one_top_unit():
+    model = model_of(zones() + [member("m1", "ca")])
+    assert model.summary(None, *YEAR_2018)["org_unit_id"] == "laoshan"
+    assert model.summary(None, *YEAR_2018)["members"]["total"] == 1
+    with pytest.raises(InvalidInput):
+        model_of(zones() + [unit("other", "district")]).summary(None, *YEAR_2018)
+    with pytest.raises(InvalidInput):
+        ReportModel().summary(None, *YEAR_2018)
