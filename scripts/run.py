@@ -21,6 +21,7 @@ from scripts import demo
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {  # name -> (service class, metrics port)
     "membership": ("MembershipService", 9101),
+    "activities": ("ActivitiesService", 9103),
     "reporting": ("ReportingService", 9102),
     "gateway": ("GatewayService", 9100),
 }
@@ -96,7 +97,8 @@ def main() -> None:
         print(f"\nLianxin is running at {base}")
         print(f"  summary:  {base}/api/v1/reports/summary?org_unit_id={demo.STREET}&from=2018-01-01&to=2018-12-31")
         print(f"  API docs: {base}/api/v1/openapi.json")
-        print("  metrics:  http://127.0.0.1:9100/metrics (gateway), :9101 (membership), :9102 (reporting)")
+        print("  metrics:  http://127.0.0.1:9100/metrics (gateway), :9101 (membership), :9102 (reporting), "
+              ":9103 (activities)")
         print("Ctrl-C stops it.")
         while True:
             for name, proc in procs.items():

@@ -13,6 +13,10 @@ from services.membership.schemas import (
     ChangeStatus, CreateOrgUnit, CreatePartyOrg, ExtendProbation, IssueTransfer, LinkHousehold, MoveOrgUnit,
     ReceiveTransfer, RegisterMember, RenameOrgUnit, StageChangeBody, UnlinkHousehold,
 )
+from services.activities.schemas import (
+    CancelActivity, CloseCase, DecideDeed, GradeMember, OpenCase, PeriodQuery, RecordActivity, RecordDeed,
+    ResolutionBody, ScheduleActivity, SetObligation, StartCase, WeekQuery, YearQuery,
+)
 from services.reporting.schemas import SummaryQuery
 
 BASE = "/api/v1"
@@ -98,6 +102,44 @@ ROUTES = (
           body=LinkHousehold, responses=CREATE),
     Route("POST", f"{BASE}/household-links/<link_id>/end", "End a household link", "membership",
           body=UnlinkHousehold, responses=CHANGE),
+    # activities: 三会一课 and lectures
+    Route("POST", f"{BASE}/activities", "Schedule an activity (lecture sessions are numbered in their series)",
+          "activities", body=ScheduleActivity, responses=CREATE),
+    Route("GET", f"{BASE}/activities/<activity_id>", "An activity", "activities", responses=READ),
+    Route("POST", f"{BASE}/activities/<activity_id>/record",
+          "Record an activity as held: attendance, absentees with reasons, speakers with roles "
+          "(a members' meeting needs more than half of the voting members)", "activities",
+          body=RecordActivity, responses=CHANGE),
+    Route("POST", f"{BASE}/activities/<activity_id>/cancel", "Cancel a scheduled activity", "activities",
+          body=CancelActivity, responses=CHANGE),
+    Route("POST", f"{BASE}/obligations", "Set how often an activity kind is due (one organisation or all)",
+          "activities", body=SetObligation, responses={200: "set", 400: "invalid input", 404: "unknown unit"}),
+    Route("GET", f"{BASE}/obligations", "三会一课 compliance: due, held and missed per organisation and period",
+          "activities", query=PeriodQuery, responses={200: "compliance", 400: "invalid query", 404: "unknown unit"}),
+    Route("POST", f"{BASE}/appraisals", "Grade a member in the yearly appraisal (优秀 ≤ 1/3)", "activities",
+          body=GradeMember, responses={201: "graded", 400: "invalid input", 404: "unknown member",
+                                       409: "a rule forbids it (named)"}),
+    Route("GET", f"{BASE}/org-units/<unit_id>/appraisals", "A unit's appraisal grades for a year", "activities",
+          query=YearQuery, responses={200: "the grades"}),
+    # activities: small deeds
+    Route("POST", f"{BASE}/deeds", "Record a member's small deed (谁记录谁证明)", "activities",
+          body=RecordDeed, responses=CREATE),
+    Route("GET", f"{BASE}/deeds/<deed_id>", "A deed", "activities", responses=READ),
+    Route("POST", f"{BASE}/deeds/<deed_id>/decision", "The community verifies or disputes a deed", "activities",
+          body=DecideDeed, responses=CHANGE),
+    Route("GET", f"{BASE}/org-units/<unit_id>/deeds/weekly",
+          "Deeds per member in an ISO week, and the members who have done none", "activities",
+          query=WeekQuery, responses=READ),
+    # activities: cases
+    Route("POST", f"{BASE}/cases", "Open a case: a difficult matter or a dispute", "activities",
+          body=OpenCase, responses=CREATE),
+    Route("GET", f"{BASE}/cases/<case_id>", "A case", "activities", responses=READ),
+    Route("POST", f"{BASE}/cases/<case_id>/start", "Start work on a case", "activities",
+          body=StartCase, responses=CHANGE),
+    Route("POST", f"{BASE}/cases/<case_id>/resolution", "Resolve a case (solved, or mediated)", "activities",
+          body=ResolutionBody, responses=CHANGE),
+    Route("POST", f"{BASE}/cases/<case_id>/close", "Close a case without a resolution", "activities",
+          body=CloseCase, responses=CHANGE),
     # reporting
     Route("GET", f"{BASE}/reports/summary", "Summary figures for an org unit subtree and period", "reporting",
           query=SummaryQuery, responses={200: "the summary", 400: "invalid query", 404: "unknown org unit"}),

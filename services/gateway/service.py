@@ -28,6 +28,7 @@ from lianxin.replies import unwrap
 from . import openapi
 from .http import internal_error_response, json_response, problem_response, read_json
 from .routes import BASE
+from services.activities.schemas import COMMANDS as ACTIVITIES, QUERIES as ACTIVITY_QUERIES
 from services.membership.schemas import COMMANDS as MEMBERSHIP
 from services.reporting.schemas import SummaryQuery
 
@@ -35,7 +36,8 @@ log = logging.getLogger("lianxin.gateway")
 RPC_TIMEOUT = 10.0
 SUMMARY_QUERY = SummaryQuery()
 OPENAPI = openapi.build()
-BACKENDS = ("membership", "reporting")
+BACKENDS = ("membership", "activities", "reporting")
+COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES}
 
 
 def endpoint(route: str):
@@ -77,6 +79,7 @@ def forward(proxy_method, *args) -> Response:
 class GatewayService:
     name = "gateway"
     membership = RpcProxy("membership")
+    activities = RpcProxy("activities")
     reporting = RpcProxy("reporting")
     config = Config()
     metrics_endpoint = MetricsEndpoint()
@@ -113,11 +116,16 @@ class GatewayService:
         return json_response(OPENAPI)
 
     # -- membership -------------------------------------------------------------------
-    def _command(self, request, command: str, *path_args) -> Response:
+    def _command(self, request, command: str, *path_args, service: str = "membership") -> Response:
         """Validate the body at the edge (400 naming every field), then forward it."""
         body = read_json(request, self.settings.max_body_bytes)
-        load(MEMBERSHIP[command], body)
-        return forward(getattr(self.membership, command), *path_args, body)
+        load(COMMANDS[service][command], body)
+        return forward(getattr(getattr(self, service), command), *path_args, body)
+
+    def _query(self, request, service: str, method: str, query_schema, *path_args) -> Response:
+        query = request.args.to_dict()
+        load(query_schema, query)
+        return forward(getattr(getattr(self, service), method), *path_args, query)
 
     @http("POST", f"{BASE}/org-units")
     @endpoint(f"{BASE}/org-units")
@@ -214,13 +222,97 @@ class GatewayService:
     def unlink_household(self, request, link_id):
         return self._command(request, "unlink_household", link_id)
 
+    # -- activities ---------------------------------------------------------------------
+    @http("POST", f"{BASE}/activities")
+    @endpoint(f"{BASE}/activities")
+    def schedule_activity(self, request):
+        return self._command(request, "schedule_activity", service="activities")
+
+    @http("GET", f"{BASE}/activities/<activity_id>")
+    @endpoint(f"{BASE}/activities/{{id}}")
+    def get_activity(self, request, activity_id):
+        return forward(self.activities.get_activity, activity_id)
+
+    @http("POST", f"{BASE}/activities/<activity_id>/record")
+    @endpoint(f"{BASE}/activities/{{id}}/record")
+    def record_activity(self, request, activity_id):
+        return self._command(request, "record_activity", activity_id, service="activities")
+
+    @http("POST", f"{BASE}/activities/<activity_id>/cancel")
+    @endpoint(f"{BASE}/activities/{{id}}/cancel")
+    def cancel_activity(self, request, activity_id):
+        return self._command(request, "cancel_activity", activity_id, service="activities")
+
+    @http("POST", f"{BASE}/obligations")
+    @endpoint(f"{BASE}/obligations")
+    def set_obligation(self, request):
+        return self._command(request, "set_obligation", service="activities")
+
+    @http("GET", f"{BASE}/obligations")
+    @endpoint(f"{BASE}/obligations")
+    def compliance(self, request):
+        return self._query(request, "activities", "compliance", ACTIVITY_QUERIES["period"])
+
+    @http("POST", f"{BASE}/appraisals")
+    @endpoint(f"{BASE}/appraisals")
+    def grade_member(self, request):
+        return self._command(request, "grade_member", service="activities")
+
+    @http("GET", f"{BASE}/org-units/<unit_id>/appraisals")
+    @endpoint(f"{BASE}/org-units/{{id}}/appraisals")
+    def appraisal_sheet(self, request, unit_id):
+        return self._query(request, "activities", "appraisal_sheet", ACTIVITY_QUERIES["year"], unit_id)
+
+    @http("POST", f"{BASE}/deeds")
+    @endpoint(f"{BASE}/deeds")
+    def record_deed(self, request):
+        return self._command(request, "record_deed", service="activities")
+
+    @http("GET", f"{BASE}/deeds/<deed_id>")
+    @endpoint(f"{BASE}/deeds/{{id}}")
+    def get_deed(self, request, deed_id):
+        return forward(self.activities.get_deed, deed_id)
+
+    @http("POST", f"{BASE}/deeds/<deed_id>/decision")
+    @endpoint(f"{BASE}/deeds/{{id}}/decision")
+    def decide_deed(self, request, deed_id):
+        return self._command(request, "decide_deed", deed_id, service="activities")
+
+    @http("GET", f"{BASE}/org-units/<unit_id>/deeds/weekly")
+    @endpoint(f"{BASE}/org-units/{{id}}/deeds/weekly")
+    def weekly_deeds(self, request, unit_id):
+        return self._query(request, "activities", "weekly_deeds", ACTIVITY_QUERIES["week"], unit_id)
+
+    @http("POST", f"{BASE}/cases")
+    @endpoint(f"{BASE}/cases")
+    def open_case(self, request):
+        return self._command(request, "open_case", service="activities")
+
+    @http("GET", f"{BASE}/cases/<case_id>")
+    @endpoint(f"{BASE}/cases/{{id}}")
+    def get_case(self, request, case_id):
+        return forward(self.activities.get_case, case_id)
+
+    @http("POST", f"{BASE}/cases/<case_id>/start")
+    @endpoint(f"{BASE}/cases/{{id}}/start")
+    def start_case(self, request, case_id):
+        return self._command(request, "start_case", case_id, service="activities")
+
+    @http("POST", f"{BASE}/cases/<case_id>/resolution")
+    @endpoint(f"{BASE}/cases/{{id}}/resolution")
+    def resolve_case(self, request, case_id):
+        return self._command(request, "resolve_case", case_id, service="activities")
+
+    @http("POST", f"{BASE}/cases/<case_id>/close")
+    @endpoint(f"{BASE}/cases/{{id}}/close")
+    def close_case(self, request, case_id):
+        return self._command(request, "close_case", case_id, service="activities")
+
     # -- reporting --------------------------------------------------------------------
     @http("GET", f"{BASE}/reports/summary")
     @endpoint(f"{BASE}/reports/summary")
     def summary(self, request):
-        query = request.args.to_dict()
-        load(SUMMARY_QUERY, query)
-        return forward(self.reporting.summary, query)
+        return self._query(request, "reporting", "summary", SUMMARY_QUERY)
 
     @http("GET", f"{BASE}/rejections")
     @endpoint(f"{BASE}/rejections")

@@ -66,9 +66,16 @@ def _intake(service: str) -> Subscription:
                         tuple(CATALOG.intake_owned_by(service)), service, intake=True)
 
 
+def _events_of(owner: str) -> tuple[str, ...]:
+    return tuple(sorted({name for (name, _), et in CATALOG.events.items() if et.owner == owner}))
+
+
 # Which service consumes what. Reporting takes every domain event ("#").
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     _intake("membership"),
+    _intake("activities"),
+    # activities keeps its own view of membership (who belongs where, when)
+    Subscription("activities.events", EVENTS_EXCHANGE, _events_of("membership"), "activities"),
     Subscription("reporting.events", EVENTS_EXCHANGE, ("#",), "reporting"),
     Subscription(UNROUTED_QUEUE, UNROUTED_EXCHANGE, ("",), "reporting", intake=True),
 )

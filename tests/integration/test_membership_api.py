@@ -18,7 +18,7 @@ def iso(days_ago: int) -> str:
 
 @pytest.fixture
 def running(system):
-    system.start("membership", "reporting", "gateway")
+    system.start("membership", "activities", "reporting", "gateway")
     for body in ({"id": "wgz", "name": "王哥庄街道", "level": "street"},
                  {"id": "za", "name": "第一管区", "level": "zone", "parent_id": "wgz"},
                  {"id": "zb", "name": "第二管区", "level": "zone", "parent_id": "wgz"},

@@ -15,11 +15,13 @@ from nameko.containers import ServiceContainer
 from lianxin.envelope import encode, new_event_id, now_business
 from lianxin.publisher import ConfirmPublisher, Outgoing
 from lianxin.topology import INTAKE_EXCHANGE
+from services.activities.service import ActivitiesService
 from services.gateway.service import GatewayService
 from services.membership.service import MembershipService
 from services.reporting.service import ReportingService
 
-SERVICES = {"membership": MembershipService, "reporting": ReportingService, "gateway": GatewayService}
+SERVICES = {"membership": MembershipService, "activities": ActivitiesService, "reporting": ReportingService,
+            "gateway": GatewayService}
 
 
 def free_port() -> int:

@@ -1,0 +1,368 @@
+"""Activities' use cases: plain functions over the store, one per command.
+
+HTTP (through the gateway's RPC) and intake call the same functions. A member
+or unit registered a moment ago may not have reached this service's view of
+membership yet (DESIGN.md rule 7): HTTP commands wait a little for it
+(`settle`), intake events go through the retry tiers instead.
+"""
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Callable
+
+from lianxin.commands import create_once, envelopes, intake_result, new_id, retrying
+from lianxin.consumer import Result
+from lianxin.errors import NotFound
+from lianxin.replies import created, existing
+from lianxin.store import fingerprint
+
+from . import domain
+from .store import ActivitiesStore
+
+SOURCE = "activities"
+Settle = Callable[[Callable[[], bool]], None]
+
+
+def no_wait(ready: Callable[[], bool]) -> None:
+    """Intake: do not wait; an unknown reference is retried through the tiers."""
+
+
+def wait_briefly(ready: Callable[[], bool], timeout: float = 3.0, interval: float = 0.05) -> None:
+    """HTTP: give membership's events a moment to arrive (they take milliseconds)."""
+    deadline = time.monotonic() + timeout
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(interval)
+
+
+def _events(events) -> list[dict]:
+    return envelopes(events, source=SOURCE)
+
+
+def _settle_members(store: ActivitiesStore, member_ids, settle: Settle) -> None:
+    ids = [m for m in member_ids if m]
+    settle(lambda: all(store.view.member(m) is not None for m in ids))
+
+
+def _settle_unit(store: ActivitiesStore, unit_id: str | None, settle: Settle) -> None:
+    if unit_id:
+        settle(lambda: store.view.is_known(unit_id))
+
+
+# -- activities --------------------------------------------------------------------------
+
+def schedule_activity(store: ActivitiesStore, command: dict, settle: Settle = wait_briefly) -> dict:
+    activity_id = command.get("id") or new_id()
+    _settle_unit(store, command["org_unit_id"], settle)
+
+    def create():
+        session = store.next_session_no(command["series"]) if command.get("series") else None
+        activity, events = domain.schedule_activity(activity_id, command, store.view, session)
+        store.add_activity(activity, fingerprint(command), _events(events))
+        return activity_view(activity)
+
+    return create_once(load=lambda: store.activity_doc(activity_id), fingerprint=fingerprint(command),
+                       create=create, view=lambda doc: activity_view(store.activity(doc)))
+
+
+def record_activity(store: ActivitiesStore, activity_id: str, command: dict, today: date,
+                    settle: Settle = wait_briefly) -> dict:
+    _settle_members(store, list(command["attendee_ids"]) + [a["member_id"] for a in command.get("absentees", [])]
+                    + [s.get("member_id") for s in command.get("speakers", [])], settle)
+
+    def run():
+        activity = _activity(store, activity_id)
+        held, events = domain.record_activity(activity, command, store.view, today)
+        store.save_activity(activity, held, _events(events))
+        return existing(activity_view(held))
+    return retrying(run)
+
+
+def hold_activity(store: ActivitiesStore, command: dict, today: date, settle: Settle = no_wait) -> dict:
+    """Scheduled and recorded in one (intake `activity_held`): one document, both events."""
+    activity_id = command.get("id") or new_id()
+    _settle_unit(store, command["org_unit_id"], settle)
+    _settle_members(store, command["attendee_ids"], settle)
+
+    def create():
+        schedule = {**command, "scheduled_for": command.get("scheduled_for") or command["held_on"]}
+        session = store.next_session_no(command["series"]) if command.get("series") else None
+        activity, scheduled = domain.schedule_activity(activity_id, schedule, store.view, session)
+        held, recorded = domain.record_activity(activity, command, store.view, today)
+        store.add_activity(held, fingerprint(command), _events(scheduled + recorded))
+        return activity_view(held)
+
+    return create_once(load=lambda: store.activity_doc(activity_id), fingerprint=fingerprint(command),
+                       create=create, view=lambda doc: activity_view(store.activity(doc)))
+
+
+def cancel_activity(store: ActivitiesStore, activity_id: str, command: dict, today: date) -> dict:
+    def run():
+        activity = _activity(store, activity_id)
+        cancelled, events = domain.cancel_activity(activity, command, today)
+        store.save_activity(activity, cancelled, _events(events))
+        return existing(activity_view(cancelled))
+    return retrying(run)
+
+
+def get_activity(store: ActivitiesStore, activity_id: str) -> dict:
+    return existing(activity_view(_activity(store, activity_id)))
+
+
+def _activity(store: ActivitiesStore, activity_id: str) -> domain.Activity:
+    activity = store.get_activity(activity_id)
+    if activity is None:
+        raise NotFound(f"activity {activity_id!r} does not exist")
+    return activity
+
+
+# -- obligations ------------------------------------------------------------------------------
+
+def set_obligation(store: ActivitiesStore, command: dict, settle: Settle = wait_briefly) -> dict:
+    _settle_unit(store, command.get("org_unit_id"), settle)
+    events = domain.set_obligation(command, store.view)
+    retrying(lambda: store.set_obligation_rule(command, _events(events)))
+    return existing({"kind": command["kind"], "frequency": command["frequency"],
+                     "org_unit_id": command.get("org_unit_id")})
+
+
+def obliged_units(store: ActivitiesStore, unit_ids: list[str]) -> list[str]:
+    """Units with a Party organisation that owes 三会一课 (committee, general branch, branch)."""
+    return [u for u in unit_ids
+            if any(org.kind in domain.OBLIGED_ORG_KINDS for org in store.view.party_orgs_of(u))]
+
+
+def compliance(store: ActivitiesStore, unit_id: str, start: date, end: date, today: date) -> dict:
+    """Per obliged unit of the subtree, kind and period: due, held, and missed
+    (nothing held in a period that has closed). Nothing is due before OBLIGATIONS_FROM."""
+    if not store.view.is_known(unit_id):
+        raise NotFound(f"org unit {unit_id!r} does not exist", {"org_unit_id": [f"unknown org unit {unit_id!r}"]})
+    rules = store.obligation_rules()
+    rows = []
+    start = max(start, store.obligations_from)
+    for unit in obliged_units(store, store.view.subtree(unit_id)) if start <= end else ():
+        for item in domain.compliance(unit, domain.frequencies_for(unit, rules), store.held_dates(unit), start, end):
+            rows.append({"org_unit_id": unit, "kind": item.kind, "period": item.period.label,
+                         "period_start": item.period.start.isoformat(), "period_end": item.period.end.isoformat(),
+                         "due": 1, "held": item.held, "missed": item.missed and item.period.end < today})
+    return existing({"org_unit_id": unit_id, "from": start.isoformat(), "to": end.isoformat(),
+                     "due": len(rows), "held": sum(1 for r in rows if r["held"]),
+                     "missed": sum(1 for r in rows if r["missed"]), "obligations": rows})
+
+
+def announce_missed(store: ActivitiesStore, today: date) -> int:
+    """The daily job: obligation_missed once per unit, kind and closed period."""
+    rules, already = store.obligation_rules(), store.missed_keys()
+    new = []
+    for unit in obliged_units(store, [u for u in store.view.known_units()]):
+        events = domain.missed_obligations(unit, domain.frequencies_for(unit, rules), store.held_dates(unit),
+                                           store.obligations_from, today)
+        for event in events:
+            key = f"{unit}:{event.data['kind']}:{event.data['period']}"
+            if key not in already:
+                new.append((key, _events([event])[0]))
+    return store.record_missed(new) if new else 0
+
+
+# -- appraisals ---------------------------------------------------------------------------------
+
+def grade_member(store: ActivitiesStore, command: dict, today: date, settle: Settle = wait_briefly) -> dict:
+    _settle_members(store, [command["member_id"]], settle)
+
+    def run():
+        facts = store.view.member(command["member_id"])
+        unit = facts.unit_on(domain.appraisal_day(command["year"], today)) if facts else None
+        sheet = store.get_sheet(unit, command["year"]) if unit else None
+        updated, events = domain.grade_member(sheet, command, store.view, today)
+        store.save_sheet(sheet, updated, _events(events))
+        return created({"member_id": command["member_id"], "year": command["year"], "grade": command["grade"],
+                        "org_unit_id": updated.org_unit_id})
+    return retrying(run)
+
+
+def appraisal_sheet(store: ActivitiesStore, unit_id: str, year: int) -> dict:
+    sheet = store.get_sheet(unit_id, year)
+    grades = sheet.grades if sheet else {}
+    counts = {g: sum(1 for v in grades.values() if v == g) for g in ("excellent", "qualified",
+                                                                     "basically_qualified", "unqualified")}
+    return existing({"org_unit_id": unit_id, "year": year, "grades": grades, "counts": counts})
+
+
+# -- deeds ----------------------------------------------------------------------------------------
+
+def _prepare_deed(store: ActivitiesStore, command: dict, today: date):
+    deed_id = command.get("id") or new_id()
+    earned = store.points_this_week(command["member_id"], command["category"], command["done_on"])
+    points = domain.deed_points(command["category"], store.points_rules, earned)
+    return domain.record_deed(deed_id, command, store.view, today, points)
+
+
+def record_deed(store: ActivitiesStore, command: dict, today: date, settle: Settle = wait_briefly) -> dict:
+    deed_id = command.get("id") or new_id()
+    command = {**command, "id": deed_id}
+    _settle_members(store, [command["member_id"]], settle)
+
+    def create():
+        deed, events = _prepare_deed(store, command, today)
+        if not store.add_deeds([(deed, fingerprint(command), _events(events))]):
+            raise _duplicate_key()
+        return deed_view(deed)
+
+    return create_once(load=lambda: store.deed_doc(deed_id), fingerprint=fingerprint(command),
+                       create=create, view=lambda doc: deed_view(store.deed(doc)))
+
+
+def _duplicate_key():
+    from pymongo.errors import DuplicateKeyError
+    return DuplicateKeyError("deed id taken meanwhile", 11000)
+
+
+def decide_deed(store: ActivitiesStore, deed_id: str, command: dict, today: date) -> dict:
+    def run():
+        deed = store.get_deed(deed_id)
+        if deed is None:
+            raise NotFound(f"deed {deed_id!r} does not exist")
+        decided, events = domain.decide_deed(deed, command, today)
+        store.save_deed(deed, decided, _events(events))
+        return existing(deed_view(decided))
+    return retrying(run)
+
+
+def get_deed(store: ActivitiesStore, deed_id: str) -> dict:
+    deed = store.get_deed(deed_id)
+    if deed is None:
+        raise NotFound(f"deed {deed_id!r} does not exist")
+    return existing(deed_view(deed))
+
+
+def weekly_deeds(store: ActivitiesStore, unit_id: str, week: str) -> dict:
+    """Deeds per member for one ISO week, and who has done none (一周一件小事)."""
+    if not store.view.is_known(unit_id):
+        raise NotFound(f"org unit {unit_id!r} does not exist", {"org_unit_id": [f"unknown org unit {unit_id!r}"]})
+    start, end = domain.week_bounds(week)
+    units = store.view.subtree(unit_id)
+    members = store.view.members_on(units, end)
+    counts = dict.fromkeys(members, 0)
+    for deed in store.deeds_in(units, start, end):
+        if deed.status != "disputed":
+            counts[deed.member_id] = counts.get(deed.member_id, 0) + 1
+    return existing({
+        "org_unit_id": unit_id, "week": week, "from": start.isoformat(), "to": end.isoformat(),
+        "deeds": sum(counts.values()),
+        "members": [{"member_id": m, "name": store.view.member(m).name if store.view.member(m) else None,
+                     "deeds": n} for m, n in sorted(counts.items())],
+        "members_without_deeds": sorted(m for m, n in counts.items() if n == 0 and m in members),
+    })
+
+
+# -- cases --------------------------------------------------------------------------------------
+
+def open_case(store: ActivitiesStore, command: dict, today: date, settle: Settle = wait_briefly) -> dict:
+    case_id = command.get("id") or new_id()
+    _settle_unit(store, command["org_unit_id"], settle)
+
+    def create():
+        case, events = domain.open_case(case_id, command, store.view, today)
+        store.add_case(case, fingerprint(command), _events(events))
+        return case_view(case)
+
+    return create_once(load=lambda: store.case_doc(case_id), fingerprint=fingerprint(command),
+                       create=create, view=lambda doc: case_view(store.case(doc)))
+
+
+def _case_change(store: ActivitiesStore, case_id: str, change, applied_event: str | None = None) -> dict:
+    def run():
+        case = store.get_case(case_id)
+        if case is None:
+            raise NotFound(f"case {case_id!r} does not exist", {"case_id": [f"unknown case {case_id!r}"]})
+        if applied_event and applied_event in store.case_applied_events(case_id):
+            return existing(case_view(case))
+        changed, events = change(case)
+        store.save_case(case, changed, _events(events), applied_event)
+        return (created if applied_event else existing)(case_view(changed))
+    return retrying(run)
+
+
+def start_case(store: ActivitiesStore, case_id: str, command: dict, today: date) -> dict:
+    return _case_change(store, case_id, lambda c: domain.start_case(c, command, today))
+
+
+def resolve_case(store: ActivitiesStore, case_id: str, command: dict, today: date,
+                 applied_event: str | None = None) -> dict:
+    return _case_change(store, case_id, lambda c: domain.resolve_case(c, command, today), applied_event)
+
+
+def close_case(store: ActivitiesStore, case_id: str, command: dict, today: date) -> dict:
+    return _case_change(store, case_id, lambda c: domain.close_case(c, command, today))
+
+
+def get_case(store: ActivitiesStore, case_id: str) -> dict:
+    case = store.get_case(case_id)
+    if case is None:
+        raise NotFound(f"case {case_id!r} does not exist")
+    return existing(case_view(case))
+
+
+# -- events in: membership's facts, and intake ---------------------------------------------
+
+def apply_membership_events(store: ActivitiesStore, events) -> list[Result]:
+    fresh = store.apply_membership_events(events)
+    seen: set = set()
+    results = []
+    for event in events:
+        new = event.event_id in fresh and event.event_id not in seen
+        seen.add(event.event_id)
+        results.append(Result.ok() if new else Result.duplicate())
+    return results
+
+
+def intake(store: ActivitiesStore, events, today: date) -> list[Result]:
+    """Apply intake envelopes; the event id is the client id unless data names one."""
+    results = []
+    for event in events:
+        command = dict(event.data)
+        if event.event_type == "deed_recorded":
+            command.setdefault("id", event.event_id)
+            results.append(intake_result(lambda: record_deed(store, command, today, settle=no_wait)))
+        elif event.event_type == "activity_held":
+            command.setdefault("id", event.event_id)
+            results.append(intake_result(lambda: hold_activity(store, command, today, settle=no_wait)))
+        elif event.event_type == "case_opened":
+            command.setdefault("id", event.event_id)
+            results.append(intake_result(lambda: open_case(store, command, today, settle=no_wait)))
+        elif event.event_type == "case_resolved":
+            case_id = command.pop("case_id")
+            results.append(intake_result(lambda: resolve_case(store, case_id, command, today,
+                                                              applied_event=event.event_id)))
+        else:
+            results.append(Result.reject(f"activities does not take intake of {event.event_type!r}"))
+    return results
+
+
+# -- views ----------------------------------------------------------------------------------------
+
+def _iso(day):
+    return day.isoformat() if day else None
+
+
+def activity_view(a: domain.Activity) -> dict:
+    return {"id": a.id, "kind": a.kind, "series": a.series, "session_no": a.session_no, "title": a.title,
+            "org_unit_id": a.org_unit_id, "scheduled_for": a.scheduled_for.isoformat(), "status": a.status,
+            "held_on": _iso(a.held_on), "attendee_ids": list(a.attendee_ids), "absentees": list(a.absentees),
+            "speakers": list(a.speakers), "minutes": a.minutes, "expected": a.expected,
+            "cancelled_on": _iso(a.cancelled_on), "cancel_reason": a.cancel_reason}
+
+
+def deed_view(d: domain.Deed) -> dict:
+    return {"id": d.id, "member_id": d.member_id, "household_id": d.household_id, "org_unit_id": d.org_unit_id,
+            "done_on": d.done_on.isoformat(), "week": domain.iso_week(d.done_on), "category": d.category,
+            "description": d.description, "recorded_by": d.recorded_by, "points": d.points, "status": d.status,
+            "decided_on": _iso(d.decided_on), "note": d.note}
+
+
+def case_view(c: domain.Case) -> dict:
+    return {"id": c.id, "kind": c.kind, "org_unit_id": c.org_unit_id, "opened_on": c.opened_on.isoformat(),
+            "summary": c.summary, "owner": c.owner, "team": c.team, "campaign": c.campaign, "status": c.status,
+            "started_on": _iso(c.started_on), "resolved_on": _iso(c.resolved_on), "outcome": c.outcome,
+            "closed_on": _iso(c.closed_on), "close_reason": c.close_reason}
+

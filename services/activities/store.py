@@ -1,0 +1,256 @@
+"""Activities' collections, behind domain-language methods (no nameko).
+
+activities          _id = activity id
+deeds               _id = deed id; by member and week for points and weekly counts
+cases               _id = case id; intake event ids applied kept inside
+appraisal_sheets    _id = "<unit>:<year>": one unit's grades of one year
+obligation_rules    _id = "<unit or *>:<kind>"
+obligations_missed  _id = "<unit>:<kind>:<period>": each missed obligation announced once
+membership_events   membership's events as received (_id = event id): the
+                    source of the in-memory MembershipView, rebuilt at start
+Each document carries its own outbox (lianxin.store.ServiceDb).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime, timezone
+
+import pymongo
+
+from lianxin.catalog import CATALOG, InvalidEvent
+from lianxin.errors import StaleWrite
+from lianxin.membership_view import MembershipView
+from lianxin.store import ServiceDb, insert_many_new
+
+from .domain import Activity, AppraisalSheet, Case, Deed, iso_week
+
+log = logging.getLogger("lianxin.activities")
+
+
+def _day(value) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _stored(value: date | None):
+    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ActivitiesStore:
+    OUTBOX_COLLECTIONS = ("activities", "deeds", "cases", "appraisal_sheets", "obligation_rules",
+                          "obligations_missed")
+    INDEXES = {
+        "activities": [([("org_unit_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)], {"name": "by_unit"}),
+                       ([("series", pymongo.ASCENDING)], {"name": "by_series", "sparse": True})],
+        "deeds": [([("member_id", pymongo.ASCENDING), ("week", pymongo.ASCENDING)], {"name": "by_member_week"}),
+                  ([("org_unit_id", pymongo.ASCENDING), ("done_on", pymongo.ASCENDING)], {"name": "by_unit_day"})],
+        "cases": [([("org_unit_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)], {"name": "by_unit"})],
+    }
+
+    def __init__(self, db: ServiceDb, points_rules: dict | None = None, obligations_from: date = date(2018, 1, 1)):
+        self.db = db
+        self.points_rules = points_rules or {}
+        self.obligations_from = obligations_from
+        self.view = MembershipView()
+        self.rebuild_view()
+
+    @classmethod
+    def from_config(cls, db: ServiceDb, config: dict) -> "ActivitiesStore":
+        since = config.get("OBLIGATIONS_FROM") or "2018-01-01"
+        return cls(db, config.get("DEED_POINTS") or {}, date.fromisoformat(str(since)))
+
+    # -- the membership read model --------------------------------------------------
+    def apply_membership_events(self, events) -> set[str]:
+        """Keep membership's events (once each) and fold them into the view.
+        Returns the ids that were new."""
+        docs = [{"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope} for e in events]
+        fresh = {d["_id"] for d in insert_many_new(self.db["membership_events"], docs)}
+        self.view.apply([e for e in events if e.event_id in fresh])
+        return fresh
+
+    def rebuild_view(self) -> None:
+        started = time.perf_counter()
+        view = MembershipView()
+        batch = []
+        for doc in self.db["membership_events"].find({}, {"envelope": 1}):
+            try:
+                batch.append(CATALOG.validate(doc["envelope"]))
+            except InvalidEvent as exc:
+                log.error("membership event %s no longer validates: %s", doc["_id"], exc.errors)
+        view.apply(batch)
+        self.view = view
+        log.info("membership view rebuilt from %d events in %.2fs", len(batch), time.perf_counter() - started)
+
+    # -- activities ---------------------------------------------------------------------
+    def activity_doc(self, activity_id: str) -> dict | None:
+        return self.db["activities"].find_one({"_id": activity_id})
+
+    def get_activity(self, activity_id: str) -> Activity | None:
+        doc = self.activity_doc(activity_id)
+        return self.activity(doc) if doc else None
+
+    def next_session_no(self, series: str) -> int:
+        sessions = [d.get("session_no") or 0 for d in self.db["activities"].find({"series": series}, {"session_no": 1})]
+        return max(sessions, default=0) + 1
+
+    def add_activity(self, activity: Activity, fingerprint: str, events: list[dict]) -> None:
+        doc = self._activity_doc(activity)
+        doc.update({"_id": activity.id, "request_hash": fingerprint, "created_at": _now()})
+        self.db.insert_with_events("activities", doc, events)
+
+    def save_activity(self, old: Activity, new: Activity, events: list[dict]) -> None:
+        doc = self._activity_doc(new)
+        doc["version"] = old.version + 1
+        if not self.db.update_with_events("activities", {"_id": old.id, "version": old.version},
+                                          {"$set": doc}, events):
+            raise StaleWrite(f"activity {old.id!r} changed meanwhile; try again")
+
+    def held_dates(self, unit_id: str) -> dict[str, list[date]]:
+        out: dict[str, list[date]] = {}
+        for doc in self.db["activities"].find({"org_unit_id": unit_id, "status": "held"}, {"kind": 1, "held_on": 1}):
+            out.setdefault(doc["kind"], []).append(_day(doc["held_on"]))
+        return out
+
+    @staticmethod
+    def _activity_doc(a: Activity) -> dict:
+        return {"kind": a.kind, "title": a.title, "org_unit_id": a.org_unit_id,
+                "scheduled_for": _stored(a.scheduled_for), "series": a.series, "session_no": a.session_no,
+                "status": a.status, "held_on": _stored(a.held_on), "attendee_ids": list(a.attendee_ids),
+                "absentees": list(a.absentees), "speakers": list(a.speakers), "minutes": a.minutes,
+                "expected": a.expected, "cancelled_on": _stored(a.cancelled_on), "cancel_reason": a.cancel_reason,
+                "version": a.version}
+
+    @staticmethod
+    def activity(doc: dict) -> Activity:
+        return Activity(doc["_id"], doc["kind"], doc["title"], doc["org_unit_id"], _day(doc["scheduled_for"]),
+                        doc.get("series"), doc.get("session_no"), doc.get("status", "scheduled"),
+                        _day(doc.get("held_on")), tuple(doc.get("attendee_ids", ())),
+                        tuple(doc.get("absentees", ())), tuple(doc.get("speakers", ())), doc.get("minutes"),
+                        doc.get("expected"), _day(doc.get("cancelled_on")), doc.get("cancel_reason"),
+                        doc.get("version", 0))
+
+    # -- obligations -------------------------------------------------------------------------
+    def obligation_rules(self) -> dict:
+        return {(d.get("org_unit_id"), d["kind"]): d.get("frequency") for d in self.db["obligation_rules"].find()}
+
+    def set_obligation_rule(self, command: dict, events: list[dict]) -> None:
+        rule_id = f"{command.get('org_unit_id') or '*'}:{command['kind']}"
+        fields = {"org_unit_id": command.get("org_unit_id"), "kind": command["kind"],
+                  "frequency": command["frequency"], "updated_at": _now()}
+        if not self.db.update_with_events("obligation_rules", {"_id": rule_id}, {"$set": fields}, events):
+            try:
+                self.db.insert_with_events("obligation_rules", {"_id": rule_id, **fields}, events)
+            except pymongo.errors.DuplicateKeyError:
+                raise StaleWrite("the rule changed meanwhile; try again")
+
+    def record_missed(self, events_by_key: list[tuple[str, dict]]) -> int:
+        """Insert each (key, envelope) once; returns how many were new."""
+        return len(self.db.insert_many_with_events(
+            "obligations_missed", [({"_id": key, "recorded_at": _now()}, [env]) for key, env in events_by_key]))
+
+    def missed_keys(self) -> set[str]:
+        return {d["_id"] for d in self.db["obligations_missed"].find({}, {"_id": 1})}
+
+    # -- appraisals ---------------------------------------------------------------------------
+    def get_sheet(self, unit_id: str, year: int) -> AppraisalSheet | None:
+        doc = self.db["appraisal_sheets"].find_one({"_id": f"{unit_id}:{year}"})
+        return AppraisalSheet(doc["org_unit_id"], doc["year"], dict(doc.get("grades", {})), doc.get("version", 0)) \
+            if doc else None
+
+    def save_sheet(self, old: AppraisalSheet | None, new: AppraisalSheet, events: list[dict]) -> None:
+        fields = {"org_unit_id": new.org_unit_id, "year": new.year, "grades": new.grades}
+        if old is None:
+            try:
+                self.db.insert_with_events("appraisal_sheets", {"_id": new.id, "version": 1, **fields}, events)
+            except pymongo.errors.DuplicateKeyError:
+                raise StaleWrite("the appraisal sheet changed meanwhile; try again")
+        elif not self.db.update_with_events("appraisal_sheets", {"_id": old.id, "version": old.version},
+                                            {"$set": {**fields, "version": old.version + 1}}, events):
+            raise StaleWrite("the appraisal sheet changed meanwhile; try again")
+
+    # -- deeds ------------------------------------------------------------------------------------
+    def deed_doc(self, deed_id: str) -> dict | None:
+        return self.db["deeds"].find_one({"_id": deed_id})
+
+    def get_deed(self, deed_id: str) -> Deed | None:
+        doc = self.deed_doc(deed_id)
+        return self.deed(doc) if doc else None
+
+    def points_this_week(self, member_id: str, category: str, day: date) -> int:
+        docs = self.db["deeds"].find({"member_id": member_id, "week": iso_week(day), "category": category,
+                                      "status": {"$ne": "disputed"}}, {"points": 1})
+        return sum(d.get("points", 0) for d in docs)
+
+    def add_deeds(self, deeds: list[tuple[Deed, str, list[dict]]]) -> set:
+        """Insert new deeds in one round trip; returns the ids inserted (others existed)."""
+        return self.db.insert_many_with_events("deeds", [
+            ({**self._deed_doc(deed), "_id": deed.id, "request_hash": fingerprint, "created_at": _now()}, events)
+            for deed, fingerprint, events in deeds])
+
+    def save_deed(self, old: Deed, new: Deed, events: list[dict]) -> None:
+        if not self.db.update_with_events("deeds", {"_id": old.id, "status": old.status},
+                                          {"$set": self._deed_doc(new)}, events):
+            raise StaleWrite(f"deed {old.id!r} changed meanwhile; try again")
+
+    def deeds_in(self, unit_ids: list[str], start: date, end: date) -> list[Deed]:
+        docs = self.db["deeds"].find({"org_unit_id": {"$in": unit_ids},
+                                      "done_on": {"$gte": _stored(start), "$lte": _stored(end)}})
+        return [self.deed(d) for d in docs]
+
+    @staticmethod
+    def _deed_doc(d: Deed) -> dict:
+        return {"member_id": d.member_id, "org_unit_id": d.org_unit_id, "done_on": _stored(d.done_on),
+                "week": iso_week(d.done_on), "category": d.category, "description": d.description,
+                "recorded_by": d.recorded_by, "household_id": d.household_id, "points": d.points,
+                "status": d.status, "decided_on": _stored(d.decided_on), "note": d.note}
+
+    @staticmethod
+    def deed(doc: dict) -> Deed:
+        return Deed(doc["_id"], doc["member_id"], doc["org_unit_id"], _day(doc["done_on"]), doc["category"],
+                    doc["description"], doc["recorded_by"], doc.get("household_id"), doc.get("points", 0),
+                    doc.get("status", "recorded"), _day(doc.get("decided_on")), doc.get("note"))
+
+    # -- cases ------------------------------------------------------------------------------------
+    def case_doc(self, case_id: str) -> dict | None:
+        return self.db["cases"].find_one({"_id": case_id})
+
+    def get_case(self, case_id: str) -> Case | None:
+        doc = self.case_doc(case_id)
+        return self.case(doc) if doc else None
+
+    def add_case(self, case: Case, fingerprint: str, events: list[dict]) -> None:
+        self.db.insert_with_events("cases", {**self._case_doc(case), "_id": case.id, "request_hash": fingerprint,
+                                             "created_at": _now()}, events)
+
+    def save_case(self, old: Case, new: Case, events: list[dict], applied_event: str | None = None) -> None:
+        doc = self._case_doc(new)
+        doc["version"] = old.version + 1
+        update = {"$set": doc}
+        if applied_event:
+            update["$push"] = {"applied_events": {"$each": [applied_event], "$slice": -20}}
+        if not self.db.update_with_events("cases", {"_id": old.id, "version": old.version}, update, events):
+            raise StaleWrite(f"case {old.id!r} changed meanwhile; try again")
+
+    def case_applied_events(self, case_id: str) -> list[str]:
+        doc = self.db["cases"].find_one({"_id": case_id}, {"applied_events": 1}) or {}
+        return doc.get("applied_events", [])
+
+    @staticmethod
+    def _case_doc(c: Case) -> dict:
+        return {"kind": c.kind, "org_unit_id": c.org_unit_id, "opened_on": _stored(c.opened_on), "summary": c.summary,
+                "owner": c.owner, "team": c.team, "campaign": c.campaign, "status": c.status,
+                "started_on": _stored(c.started_on), "resolved_on": _stored(c.resolved_on), "outcome": c.outcome,
+                "closed_on": _stored(c.closed_on), "close_reason": c.close_reason, "version": c.version}
+
+    @staticmethod
+    def case(doc: dict) -> Case:
+        return Case(doc["_id"], doc["kind"], doc["org_unit_id"], _day(doc["opened_on"]), doc["summary"],
+                    doc.get("owner"), doc.get("team"), doc.get("campaign"), doc.get("status", "opened"),
+                    _day(doc.get("started_on")), _day(doc.get("resolved_on")), doc.get("outcome"),
+                    _day(doc.get("closed_on")), doc.get("close_reason"), doc.get("version", 0))
