@@ -7,15 +7,19 @@ with the other services that need them; its docstring states the
 business-time rules (when a member counts, their stage and unit on a day, when
 a household link counts, the current tree, ties and repeats).
 
-Reporting's own rule (API.md "Reporting"): stock figures (members, household
+Reporting's own rules (API.md "Reporting"): stock figures (members, household
 links) are counted on one day D, the period's end (`to`), over the subtree of
-the unit asked for, in the current tree.
+the unit asked for, in the current tree. Flow figures count what happened in
+[from, to] in business time: a deed on its `done_on` (unless disputed), an
+activity on its `held_on`, a case as solved or mediated on its `resolved_on`,
+and each in the unit the event names.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from lianxin.catalog.activities import ACTIVITY_KINDS, DIRECTOR_ROLES, SECRETARY_ROLES
 from lianxin.catalog.membership import ADMITTED_STAGES
 from lianxin.envelope import Event
 from lianxin.errors import NotFound
@@ -23,11 +27,46 @@ from lianxin.fields import parse_aware_datetime
 from lianxin.membership_view import LinkFacts, MemberFacts, MembershipView, PartyOrg, Unit
 
 
+@dataclass(frozen=True)
+class HeldActivity:
+    id: str
+    kind: str
+    org_unit_id: str
+    held_on: date
+    series: str | None
+    session_no: int | None
+    speakers: tuple            # (speaker key, role)
+
+
+@dataclass(frozen=True)
+class DeedFact:
+    id: str
+    member_id: str
+    org_unit_id: str
+    done_on: date
+    points: int
+
+
+@dataclass(frozen=True)
+class Resolution:
+    case_id: str
+    kind: str
+    org_unit_id: str
+    resolved_on: date
+
+
 @dataclass
 class ReportModel:
     membership: MembershipView = field(default_factory=MembershipView)
     applied: int = 0
     last_occurred_at: datetime | None = None
+    # Activities' facts, keyed by their ids (a repeat replaces, never adds),
+    # with an index by unit so a subtree query reads only its own.
+    activities: dict = field(default_factory=dict)
+    deeds: dict = field(default_factory=dict)
+    disputed_deeds: set = field(default_factory=set)
+    resolutions: dict = field(default_factory=dict)
+    by_unit: dict = field(default_factory=dict)      # unit -> {"activities"|"deeds"|"resolutions": set of ids}
 
     # Membership's facts, as the view keeps them.
     @property
@@ -69,9 +108,74 @@ class ReportModel:
         for event in events:
             occurred = parse_aware_datetime(event.envelope["occurred_at"])
             self.membership.apply((event,))     # it takes membership's events and ignores the rest
+            own = getattr(self, f"_on_{event.event_type}", None)
+            if own is not None:
+                own(event.data)
             self.applied += 1
             if self.last_occurred_at is None or occurred > self.last_occurred_at:
                 self.last_occurred_at = occurred
+
+    # -- activities' events --------------------------------------------------------------
+    def _index(self, kind: str, unit_id: str, item_id: str) -> None:
+        self.by_unit.setdefault(unit_id, {}).setdefault(kind, set()).add(item_id)
+
+    def _on_activity_held(self, data: dict) -> None:
+        speakers = tuple((s.get("member_id") or f"name:{s['name']}", s["role"]) for s in data["speakers"])
+        self.activities[data["activity_id"]] = HeldActivity(
+            data["activity_id"], data["kind"], data["org_unit_id"], data["held_on"], data.get("series"),
+            data.get("session_no"), speakers)
+        self._index("activities", data["org_unit_id"], data["activity_id"])
+
+    def _on_deed_recorded(self, data: dict) -> None:
+        self.deeds[data["deed_id"]] = DeedFact(data["deed_id"], data["member_id"], data["org_unit_id"],
+                                               data["done_on"], data["points"])
+        self._index("deeds", data["org_unit_id"], data["deed_id"])
+
+    def _on_deed_disputed(self, data: dict) -> None:
+        self.disputed_deeds.add(data["deed_id"])
+
+    def _on_case_resolved(self, data: dict) -> None:
+        self.resolutions[data["case_id"]] = Resolution(data["case_id"], data["kind"], data["org_unit_id"],
+                                                       data["resolved_on"])
+        self._index("resolutions", data["org_unit_id"], data["case_id"])
+
+    def _items(self, kind: str, units: list[str]) -> list[str]:
+        return [i for u in units for i in self.by_unit.get(u, {}).get(kind, ())]
+
+    def _activity_figures(self, units: list[str], start: date, end: date) -> tuple[dict, list]:
+        held = [self.activities[i] for i in self._items("activities", units)
+                if start <= self.activities[i].held_on <= end]
+        by_kind = dict.fromkeys(ACTIVITY_KINDS, 0)
+        series: dict[str, dict] = {}
+        for activity in held:
+            by_kind[activity.kind] += 1
+            if activity.series:
+                entry = series.setdefault(activity.series, {"sessions": 0, "speakers": {}})
+                entry["sessions"] += 1
+                for key, role in activity.speakers:
+                    entry["speakers"].setdefault(key, role)
+        lectures = []
+        for name in sorted(series):
+            roles = list(series[name]["speakers"].values())
+            lectures.append({
+                "series": name, "sessions": series[name]["sessions"], "speakers": len(roles),
+                "secretaries": sum(r in SECRETARY_ROLES for r in roles),
+                "directors": sum(r in DIRECTOR_ROLES for r in roles),
+                "speakers_by_role": {r: roles.count(r) for r in sorted(set(roles))},
+            })
+        return by_kind, lectures
+
+    def _deed_figures(self, units: list[str], start: date, end: date) -> dict:
+        deeds = [self.deeds[i] for i in self._items("deeds", units)
+                 if i not in self.disputed_deeds and start <= self.deeds[i].done_on <= end]
+        return {"total": len(deeds), "members_with_deeds": len({d.member_id for d in deeds}),
+                "points": sum(d.points for d in deeds)}
+
+    def _case_figures(self, units: list[str], start: date, end: date) -> dict:
+        resolved = [self.resolutions[i] for i in self._items("resolutions", units)
+                    if start <= self.resolutions[i].resolved_on <= end]
+        return {"difficult_matters_solved": sum(r.kind == "difficult_matter" for r in resolved),
+                "disputes_mediated": sum(r.kind == "dispute" for r in resolved)}
 
     # -- queries ------------------------------------------------------------------------
     def subtree(self, unit_id: str) -> list[str]:
@@ -89,6 +193,7 @@ class ReportModel:
         unit_id = unit_id or self.root()
         units = self.subtree(unit_id)
         by_stage = self.membership.count_members(units, end)
+        by_kind, lectures = self._activity_figures(units, start, end)
         return {
             "org_unit_id": unit_id,
             "from": start.isoformat(),
@@ -98,11 +203,11 @@ class ReportModel:
             "members": {"total": sum(by_stage.values()),
                         "party_members": sum(by_stage[s] for s in ADMITTED_STAGES), "by_stage": by_stage},
             "household_links": self.membership.count_links(units, end),
-            "deeds": {"total": 0, "members_with_deeds": 0},
-            "activities": {"by_kind": {}},
-            "lecture_series": [],
+            "deeds": self._deed_figures(units, start, end),
+            "activities": {"by_kind": by_kind},
+            "lecture_series": lectures,
             "inspections": {"rounds": 0, "units_inspected": 0, "assessments": 0,
                             "findings": 0, "rectified": 0, "overdue": 0},
             "honours": {"collective": 0, "individual": 0, "by_category": {}},
-            "cases": {"difficult_matters_solved": 0, "disputes_mediated": 0},
+            "cases": self._case_figures(units, start, end),
         }
