@@ -100,7 +100,85 @@ def seed(base: str, progress=print) -> dict:
     # the links of the deceased and the transferred member have ended.
     counts["members"] -= len(left)
     counts["household_links"] = sum(n for member_id, n in links.items() if member_id not in left + moved)
+    counts.update(_june(base, rng, registered, progress))
     return counts
+
+
+JUNE = [date(2018, 6, d) for d in range(1, 31)]
+CATEGORIES = ("帮扶困难户", "环境整治", "邻里调解", "代办事务", "护林防火", "助老助残")
+
+
+def _june(base: str, rng: random.Random, members: list[dict], progress) -> dict:
+    """A month of activity, June 2018 (the month of the SCO summit): every
+    community's 三会一课, two lecture sessions at the street, a week-by-week
+    trickle of small deeds, and a few cases taken on and resolved."""
+    admitted = [m for m in members if m["stage"] in ("full", "probationary")
+                and m.get("admitted_on", "9999") <= "2018-06-01"]
+    by_community: dict[str, list[dict]] = {}
+    for m in admitted:
+        by_community.setdefault(m["org_unit_id"], []).append(m)
+    held = 0
+    for community, people in sorted(by_community.items()):
+        full = [m["id"] for m in people if m["stage"] == "full"]
+        everyone = [m["id"] for m in people]
+        for kind, title, day in (("theme_day", "“不忘初心 牢记使命”主题党日", 1), ("committee_meeting", "支委会", 8),
+                                 ("members_meeting", "第二季度党员大会", 15), ("party_lesson", "党课：学习十九大精神", 22)):
+            activity_id = f"{community}-2018-06-{kind}"
+            _create(base, "/activities", {"id": activity_id, "kind": kind, "title": title,
+                                          "org_unit_id": community, "scheduled_for": f"2018-06-{day:02d}"})
+            present = [m for m in everyone if rng.random() < 0.85] or everyone
+            if kind == "members_meeting":  # make sure more than half of the voting members came
+                present = sorted(set(present) | set(full[: len(full) // 2 + 1]))
+            absent = [{"member_id": m, "reason": rng.choice(("外出务工", "生病住院", "年老体弱"))}
+                      for m in everyone if m not in present]
+            _once(base, f"/activities/{activity_id}/record", {"held_on": f"2018-06-{day:02d}",
+                                                             "attendee_ids": present, "absentees": absent})
+            held += 1
+    street_people = [m for m in admitted]
+    for n, (series, day, roles) in enumerate((("小城论剑", 12, ("department_head", "zone_secretary", "department_head")),
+                                              ("乡村头雁自讲堂", 26, ("community_secretary", "community_secretary",
+                                                                "residents_committee_director")))):
+        activity_id = f"wgz-2018-06-{'xclj' if n == 0 else 'xctyzjt'}"
+        _create(base, "/activities", {"id": activity_id, "kind": "lecture", "series": series,
+                                      "title": f"{series} 2018年6月", "org_unit_id": STREET,
+                                      "scheduled_for": f"2018-06-{day:02d}"})
+        speakers = [{"member_id": m["id"], "name": m["name"], "role": role}
+                    for m, role in zip(rng.sample(street_people, len(roles)), roles)]
+        _once(base, f"/activities/{activity_id}/record", {
+            "held_on": f"2018-06-{day:02d}", "attendee_ids": [s["member_id"] for s in speakers],
+            "speakers": speakers})
+        held += 1
+    deeds = 0
+    doers = set()
+    for m in admitted:
+        for week in range(4):
+            if rng.random() < 0.8:  # one small deed a week, most weeks
+                day = JUNE[week * 7 + rng.randrange(0, 7)]
+                _create(base, "/deeds", {"id": f"{m['id']}-deed-2018-06-w{week + 1}", "member_id": m["id"],
+                                         "household_id": f"{m['id']}-h1", "done_on": day.isoformat(),
+                                         "category": rng.choice(CATEGORIES),
+                                         "description": "为联系户办了一件小事"})
+                deeds += 1
+                doers.add(m["id"])
+    progress(f"  June 2018: {held} activities held, {deeds} small deeds by {len(doers)} members")
+    solved = mediated = 0
+    for n, community in enumerate(sorted(by_community)[:6]):
+        kind = "difficult_matter" if n % 2 == 0 else "dispute"
+        case_id = f"{community}-case-2018-06"
+        _create(base, "/cases", {"id": case_id, "kind": kind, "org_unit_id": community, "opened_on": "2018-06-04",
+                                 "summary": "峰会期间环境整治" if kind == "difficult_matter" else "邻里宅基地纠纷",
+                                 "team": "party_member" if kind == "difficult_matter" else None,
+                                 "campaign": "小城冲锋号" if kind == "difficult_matter" else "法律门诊"})
+        _once(base, f"/cases/{case_id}/resolution", {"resolved_on": "2018-06-20",
+                                                     "outcome": "已解决" if kind == "difficult_matter" else "调解成功"})
+        solved += kind == "difficult_matter"
+        mediated += kind == "dispute"
+    return {"june_activities": held, "june_deeds": deeds, "june_members_with_deeds": len(doers),
+            "june_cases_solved": solved, "june_disputes_mediated": mediated}
+
+
+def _create(base: str, path: str, body: dict) -> dict:
+    return post(base, path, body)
 
 
 def _link_households(base: str, rng: random.Random, member: dict) -> int:

@@ -41,6 +41,17 @@ def test_the_demo_is_served_by_separate_service_processes(running):
     assert top["org_unit_id"] == "laoshan" and top["members"]["total"] == counts["members"]
     assert sum(zone_totals) == counts["members"] and all(zone_totals)
 
+    # A month of activity: June 2018's figures, counted in business time.
+    june = run.wait_for(lambda: (lambda s: s if s["deeds"]["total"] == counts["june_deeds"] else None)(
+        _summary(running, "wgz", "2018-06-01", "2018-06-30")))
+    assert june, "June's deeds never all arrived"
+    assert june["deeds"]["members_with_deeds"] == counts["june_members_with_deeds"]
+    assert sum(june["activities"]["by_kind"].values()) == counts["june_activities"]
+    assert {s["series"]: s["sessions"] for s in june["lecture_series"]} == {"小城论剑": 1, "乡村头雁自讲堂": 1}
+    assert june["cases"] == {"difficult_matters_solved": counts["june_cases_solved"],
+                             "disputes_mediated": counts["june_disputes_mediated"]}
+    assert _summary(running, "wgz", "2018-07-01", "2018-07-31")["deeds"]["total"] == 0
+
     # Seeding again is a no-op: every write carries a client id.
     assert demo.seed(running, progress=lambda line: None) == counts
     assert run.wait_for_summary(running, counts["members"])["members"]["total"] == counts["members"]
@@ -51,6 +62,6 @@ def test_the_demo_is_served_by_separate_service_processes(running):
     assert "*" in member["id_number"] and "*" in member["phone"]
 
 
-def _summary(base: str, unit: str) -> dict:
+def _summary(base: str, unit: str, start: str = "1900-01-01", end: str = "2100-12-31") -> dict:
     return requests.get(f"{base}/api/v1/reports/summary",
-                        params={"org_unit_id": unit, "from": "1900-01-01", "to": "2100-12-31"}, timeout=10).json()
+                        params={"org_unit_id": unit, "from": start, "to": end}, timeout=10).json()

@@ -2,7 +2,7 @@
 quorum, lecture series, deeds, cases, obligations and appraisals, and the
 summary figures they feed."""
 from tests.integration.test_bad_http_input import assert_problem
-from tests.integration.test_membership_api import iso, register, running  # noqa: F401 - fixture
+from tests.integration.test_membership_api import iso, register
 from tests.support.system import eventually, intake_envelope
 
 

@@ -3,7 +3,6 @@ both paths, refusals name the rule and leave nothing behind, and the summary
 counts members by stage and household links for any subtree."""
 from datetime import timedelta
 
-import pytest
 
 from lianxin.clock import today
 from tests.integration.test_bad_http_input import assert_problem
@@ -14,22 +13,6 @@ TODAY = today()
 
 def iso(days_ago: int) -> str:
     return (TODAY - timedelta(days=days_ago)).isoformat()
-
-
-@pytest.fixture
-def running(system):
-    system.start("membership", "activities", "reporting", "gateway")
-    for body in ({"id": "wgz", "name": "王哥庄街道", "level": "street"},
-                 {"id": "za", "name": "第一管区", "level": "zone", "parent_id": "wgz"},
-                 {"id": "zb", "name": "第二管区", "level": "zone", "parent_id": "wgz"},
-                 {"id": "ca", "name": "唐家庄社区", "level": "community", "parent_id": "za"},
-                 {"id": "cb", "name": "港东社区", "level": "community", "parent_id": "zb"}):
-        assert system.post("/org-units", body).status_code == 201
-    for body in ({"id": "p-wgz", "name": "王哥庄街道党工委", "kind": "working_committee", "org_unit_id": "wgz"},
-                 {"id": "p-ca", "name": "唐家庄社区党支部", "kind": "branch", "parent_id": "p-wgz", "org_unit_id": "ca"},
-                 {"id": "p-cb", "name": "港东社区党支部", "kind": "branch", "parent_id": "p-wgz", "org_unit_id": "cb"}):
-        assert system.post("/party-orgs", body).status_code == 201
-    return system
 
 
 def register(system, member_id, unit="ca", stage="full", **extra):
