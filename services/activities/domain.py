@@ -80,6 +80,11 @@ def schedule_activity(activity_id: str, command: dict, view, session_no: int | N
         "scheduled_for": activity.scheduled_for}, activity.org_unit_id)]
 
 
+def is_registered(view, member_id: str) -> bool:
+    facts = view.member(member_id)
+    return facts is not None and facts.registration is not None
+
+
 def belongs(view, member_id: str | None, unit_ids: set, day: date) -> bool:
     """Was the member a member of one of these units on that day?"""
     facts = view.member(member_id) if member_id else None
@@ -98,6 +103,12 @@ def record_activity(activity: Activity, command: dict, view, today: date) -> tup
     units = set(view.subtree(activity.org_unit_id))
     attendees = list(dict.fromkeys(command["attendee_ids"]))
     absent = [a["member_id"] for a in command.get("absentees", [])]
+    speaker_ids = [s["member_id"] for s in command.get("speakers", []) if s.get("member_id")]
+    unknown = [m for m in attendees + absent + speaker_ids if not is_registered(view, m)]
+    if unknown:
+        # Perhaps registered a moment ago (DESIGN.md rule 7): not known is not "not a member".
+        raise NotFound("unknown member(s): " + ", ".join(unknown[:20]),
+                       {"attendee_ids": [f"unknown members: {', '.join(unknown[:20])}"]})
     strangers = [m for m in attendees if not belongs(view, m, units, held_on)]
     if strangers:
         errors["attendee_ids"] = [f"not members of {activity.org_unit_id!r} on {held_on.isoformat()}: "
@@ -258,6 +269,15 @@ class AppraisalSheet:
         return f"{self.org_unit_id}:{self.year}"
 
 
+def branch_unit(view, unit_id: str) -> str:
+    """The unit whose Party organisation the member's appraisal belongs to: the
+    nearest unit, the member's own or above it, with a branch (or committee)."""
+    for candidate in [unit_id] + list(reversed(view.ancestors(unit_id))):
+        if any(org.kind in OBLIGED_ORG_KINDS for org in view.party_orgs_of(candidate)):
+            return candidate
+    return unit_id
+
+
 def appraisal_day(year: int, today: date) -> date:
     return min(date(year, 12, 31), today)
 
@@ -280,13 +300,13 @@ def grade_member(sheet: AppraisalSheet | None, command: dict, view, today: date)
                        {"member_id": ["is probationary"]})
     if stage != "full":
         raise Conflict(f"only full members are graded; {member_id!r} is {stage}", {"member_id": [f"is {stage}"]})
-    unit_id = facts.unit_on(day)
+    unit_id = branch_unit(view, facts.unit_on(day))
     sheet = sheet or AppraisalSheet(unit_id, year)
     if member_id in sheet.grades:
         raise Conflict(f"{member_id!r} already has a grade for {year} ({sheet.grades[member_id]})",
                        {"member_id": ["graded already"]})
     if grade == "excellent":
-        graded = [m for m in view.members_on([unit_id], day) if view.member(m).stage_on(day) == "full"]
+        graded = [m for m in view.members_on(view.subtree(unit_id), day) if view.member(m).stage_on(day) == "full"]
         excellent = sum(1 for g in sheet.grades.values() if g == "excellent")
         if (excellent + 1) * 3 > len(graded):
             raise Conflict(f"优秀 is for at most a third of the graded members: {len(graded)} in {unit_id!r} "

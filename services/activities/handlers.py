@@ -171,7 +171,8 @@ def grade_member(store: ActivitiesStore, command: dict, today: date, settle: Set
 
     def run():
         facts = store.view.member(command["member_id"])
-        unit = facts.unit_on(domain.appraisal_day(command["year"], today)) if facts else None
+        unit = domain.branch_unit(store.view, facts.unit_on(domain.appraisal_day(command["year"], today))) \
+            if facts and facts.registration else None
         sheet = store.get_sheet(unit, command["year"]) if unit else None
         updated, events = domain.grade_member(sheet, command, store.view, today)
         store.save_sheet(sheet, updated, _events(events))
@@ -243,9 +244,11 @@ def weekly_deeds(store: ActivitiesStore, unit_id: str, week: str) -> dict:
     units = store.view.subtree(unit_id)
     members = store.view.members_on(units, end)
     counts = dict.fromkeys(members, 0)
-    for deed in store.deeds_in(units, start, end):
+    # By member, wherever the deed was recorded: one who transferred in mid-week
+    # brings the deeds done before the move.
+    for deed in store.deeds_of(members, week):
         if deed.status != "disputed":
-            counts[deed.member_id] = counts.get(deed.member_id, 0) + 1
+            counts[deed.member_id] += 1
     return existing({
         "org_unit_id": unit_id, "week": week, "from": start.isoformat(), "to": end.isoformat(),
         "deeds": sum(counts.values()),

@@ -198,9 +198,8 @@ class ActivitiesStore:
                                           {"$set": self._deed_doc(new)}, events):
             raise StaleWrite(f"deed {old.id!r} changed meanwhile; try again")
 
-    def deeds_in(self, unit_ids: list[str], start: date, end: date) -> list[Deed]:
-        docs = self.db["deeds"].find({"org_unit_id": {"$in": unit_ids},
-                                      "done_on": {"$gte": _stored(start), "$lte": _stored(end)}})
+    def deeds_of(self, member_ids: list[str], week: str) -> list[Deed]:
+        docs = self.db["deeds"].find({"member_id": {"$in": list(member_ids)}, "week": week})
         return [self.deed(d) for d in docs]
 
     @staticmethod

@@ -143,8 +143,11 @@ class ReportModel:
         return [i for u in units for i in self.by_unit.get(u, {}).get(kind, ())]
 
     def _activity_figures(self, units: list[str], start: date, end: date) -> tuple[dict, list]:
-        held = [self.activities[i] for i in self._items("activities", units)
-                if start <= self.activities[i].held_on <= end]
+        # In date order, so a speaker who spoke in two roles is counted by the
+        # latest whatever order the events came in.
+        held = sorted((self.activities[i] for i in self._items("activities", units)
+                       if start <= self.activities[i].held_on <= end),
+                      key=lambda a: (a.held_on, a.session_no or 0, a.id))
         by_kind = dict.fromkeys(ACTIVITY_KINDS, 0)
         series: dict[str, dict] = {}
         for activity in held:
@@ -153,7 +156,7 @@ class ReportModel:
                 entry = series.setdefault(activity.series, {"sessions": 0, "speakers": {}})
                 entry["sessions"] += 1
                 for key, role in activity.speakers:
-                    entry["speakers"].setdefault(key, role)
+                    entry["speakers"][key] = role
         lectures = []
         for name in sorted(series):
             roles = list(series[name]["speakers"].values())
