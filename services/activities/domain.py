@@ -372,6 +372,11 @@ def record_deed(deed_id: str, command: dict, view, today: date, points: int) -> 
     if not facts.counted_on(done_on):
         raise Conflict(f"{member_id!r} was not an active member on {done_on.isoformat()}",
                        {"member_id": ["not an active member on done_on"]})
+    household = command.get("household_id")
+    if household and view.household_member_on(household, done_on) != member_id:
+        # Perhaps linked a moment ago: intake retries, HTTP says which link is missing.
+        raise NotFound(f"household {household!r} is not linked to {member_id!r} on {done_on.isoformat()}",
+                       {"household_id": [f"not linked to {member_id!r} on {done_on.isoformat()}"]})
     unit_id = facts.unit_on(done_on)
     deed = Deed(deed_id, member_id, unit_id, done_on, command["category"], command["description"],
                 command.get("recorded_by") or member_id, command.get("household_id"), points)

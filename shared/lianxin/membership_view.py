@@ -516,6 +516,14 @@ class MembershipView:
         unit = self.units.get(unit_id)
         return (unit is not None and (unit.created is not None or bool(unit.moves))) or bool(self.children.get(unit_id))
 
+    def household_member_on(self, household_id: str, day: date) -> str | None:
+        """The member looking after the household on that day, if any."""
+        for link_id in self.links_by_household.get(household_id, ()):
+            link = self.links[link_id]
+            if link.counted_on(day):
+                return link.linked.member_id
+        return None
+
     def known_units(self) -> list[str]:
         """Every unit that exists now (created or referenced, not deleted)."""
         return sorted(uid for uid in set(self.units) | set(self.children) if self.is_known(uid))

@@ -11,7 +11,7 @@ from lianxin.membership_view import MembershipView
 from services.activities import domain
 from services.activities.domain import DEFAULT_FREQUENCIES, AppraisalSheet, Period
 from tests.unit.test_reporting_domain import (
-    D, member, not_admitted, party_org, stage_changed, status_changed, transfer_completed, zones,
+    D, linked, member, not_admitted, party_org, stage_changed, status_changed, transfer_completed, zones,
 )
 
 TODAY = date(2018, 6, 30)
@@ -32,6 +32,7 @@ def world():
         member("gone", "ca"), status_changed("gone", "ca", "active", "transferred_out", "2018-05-01"),
         member("mover", "ca"), transfer_completed("t-mover", "mover", "ca", "cb", "2018-04-10"),
         member("cb1", "cb"), member("g1", "g"),
+        linked("l-17", "f1", "h-17", "ca", "2018-01-15"), linked("l-7", "f1", "h-7", "ca", "2018-01-15"),
     ]
 
 
@@ -496,6 +497,14 @@ def test_a_deed_recorded_by_the_community_for_a_household_keeps_who_recorded_it(
     recorded, events = deed(view, recorded_by="ca-office", household_id="h-17", points=3)
     assert (recorded.recorded_by, recorded.household_id, recorded.points) == ("ca-office", "h-17", 3)
     assert events[0].data["household_id"] == "h-17" and events[0].data["points"] == 3
+
+
+def test_a_deed_for_a_household_the_member_does_not_look_after_is_not_found(view):
+    with pytest.raises(NotFound) as info:
+        deed(view, "f2", household_id="h-17")
+    assert list(info.value.errors) == ["household_id"]
+    with pytest.raises(NotFound):
+        deed(view, "f1", household_id="h-17", done_on=date(2018, 1, 14))  # before the link
 
 
 def test_a_deed_lands_in_the_unit_of_the_member_on_done_on(view):
