@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {  # name -> (service class, metrics port)
     "membership": ("MembershipService", 9101),
     "activities": ("ActivitiesService", 9103),
+    "inspections": ("InspectionsService", 9104),
     "reporting": ("ReportingService", 9102),
     "gateway": ("GatewayService", 9100),
 }
@@ -97,8 +98,8 @@ def main() -> None:
         print(f"\nLianxin is running at {base}")
         print(f"  summary:  {base}/api/v1/reports/summary?org_unit_id={demo.STREET}&from=2018-01-01&to=2018-12-31")
         print(f"  API docs: {base}/api/v1/openapi.json")
-        print("  metrics:  http://127.0.0.1:9100/metrics (gateway), :9101 (membership), :9102 (reporting), "
-              ":9103 (activities)")
+        print("  metrics:  " + ", ".join(f"http://127.0.0.1:{port}/metrics ({name})"
+                                         for name, (_, port) in SERVICES.items()))
         print("Ctrl-C stops it.")
         while True:
             for name, proc in procs.items():

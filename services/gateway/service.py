@@ -29,6 +29,7 @@ from . import openapi
 from .http import internal_error_response, json_response, problem_response, read_json
 from .routes import BASE
 from services.activities.schemas import COMMANDS as ACTIVITIES, QUERIES as ACTIVITY_QUERIES
+from services.inspections.schemas import COMMANDS as INSPECTIONS
 from services.membership.schemas import COMMANDS as MEMBERSHIP
 from services.reporting.schemas import SummaryQuery
 
@@ -36,8 +37,8 @@ log = logging.getLogger("lianxin.gateway")
 RPC_TIMEOUT = 10.0
 SUMMARY_QUERY = SummaryQuery()
 OPENAPI = openapi.build()
-BACKENDS = ("membership", "activities", "reporting")
-COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES}
+BACKENDS = ("membership", "activities", "inspections", "reporting")
+COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES, "inspections": INSPECTIONS}
 
 
 def endpoint(route: str):
@@ -80,6 +81,7 @@ class GatewayService:
     name = "gateway"
     membership = RpcProxy("membership")
     activities = RpcProxy("activities")
+    inspections = RpcProxy("inspections")
     reporting = RpcProxy("reporting")
     config = Config()
     metrics_endpoint = MetricsEndpoint()
@@ -307,6 +309,92 @@ class GatewayService:
     @endpoint(f"{BASE}/cases/{{id}}/close")
     def close_case(self, request, case_id):
         return self._command(request, "close_case", case_id, service="activities")
+
+    # -- inspections --------------------------------------------------------------------
+    @http("POST", f"{BASE}/checklists")
+    @endpoint(f"{BASE}/checklists")
+    def create_checklist(self, request):
+        return self._command(request, "create_checklist", service="inspections")
+
+    @http("GET", f"{BASE}/checklists/<checklist_id>")
+    @endpoint(f"{BASE}/checklists/{{id}}")
+    def get_checklist(self, request, checklist_id):
+        return forward(self.inspections.get_checklist, checklist_id)
+
+    @http("POST", f"{BASE}/checklists/<checklist_id>/versions")
+    @endpoint(f"{BASE}/checklists/{{id}}/versions")
+    def revise_checklist(self, request, checklist_id):
+        return self._command(request, "revise_checklist", checklist_id, service="inspections")
+
+    @http("POST", f"{BASE}/inspection-rounds")
+    @endpoint(f"{BASE}/inspection-rounds")
+    def open_round(self, request):
+        return self._command(request, "open_round", service="inspections")
+
+    @http("GET", f"{BASE}/inspection-rounds/<round_id>")
+    @endpoint(f"{BASE}/inspection-rounds/{{id}}")
+    def get_round(self, request, round_id):
+        return forward(self.inspections.get_round, round_id)
+
+    @http("POST", f"{BASE}/inspection-rounds/<round_id>/close")
+    @endpoint(f"{BASE}/inspection-rounds/{{id}}/close")
+    def close_round(self, request, round_id):
+        return self._command(request, "close_round", round_id, service="inspections")
+
+    @http("GET", f"{BASE}/inspection-rounds/<round_id>/ranking")
+    @endpoint(f"{BASE}/inspection-rounds/{{id}}/ranking")
+    def round_ranking(self, request, round_id):
+        return forward(self.inspections.round_ranking, round_id)
+
+    @http("GET", f"{BASE}/inspection-rounds/<round_id>/units/<unit_id>")
+    @endpoint(f"{BASE}/inspection-rounds/{{id}}/units/{{unit_id}}")
+    def round_unit(self, request, round_id, unit_id):
+        return forward(self.inspections.round_unit, round_id, unit_id)
+
+    @http("POST", f"{BASE}/inspection-rounds/<round_id>/assessments")
+    @endpoint(f"{BASE}/inspection-rounds/{{id}}/assessments")
+    def record_assessment(self, request, round_id):
+        return self._command(request, "record_assessment", round_id, service="inspections")
+
+    @http("POST", f"{BASE}/findings")
+    @endpoint(f"{BASE}/findings")
+    def raise_finding(self, request):
+        return self._command(request, "raise_finding", service="inspections")
+
+    @http("GET", f"{BASE}/findings/<finding_id>")
+    @endpoint(f"{BASE}/findings/{{id}}")
+    def get_finding(self, request, finding_id):
+        return forward(self.inspections.get_finding, finding_id)
+
+    @http("POST", f"{BASE}/findings/<finding_id>/decision")
+    @endpoint(f"{BASE}/findings/{{id}}/decision")
+    def decide_finding(self, request, finding_id):
+        return self._command(request, "decide_finding", finding_id, service="inspections")
+
+    @http("POST", f"{BASE}/findings/<finding_id>/rectification")
+    @endpoint(f"{BASE}/findings/{{id}}/rectification")
+    def plan_rectification(self, request, finding_id):
+        return self._command(request, "plan_rectification", finding_id, service="inspections")
+
+    @http("POST", f"{BASE}/findings/<finding_id>/progress")
+    @endpoint(f"{BASE}/findings/{{id}}/progress")
+    def start_rectification(self, request, finding_id):
+        return self._command(request, "start_rectification", finding_id, service="inspections")
+
+    @http("POST", f"{BASE}/findings/<finding_id>/submission")
+    @endpoint(f"{BASE}/findings/{{id}}/submission")
+    def submit_rectification(self, request, finding_id):
+        return self._command(request, "submit_rectification", finding_id, service="inspections")
+
+    @http("POST", f"{BASE}/findings/<finding_id>/verification")
+    @endpoint(f"{BASE}/findings/{{id}}/verification")
+    def verify_rectification(self, request, finding_id):
+        return self._command(request, "verify_rectification", finding_id, service="inspections")
+
+    @http("POST", f"{BASE}/findings/<finding_id>/follow-ups")
+    @endpoint(f"{BASE}/findings/{{id}}/follow-ups")
+    def follow_up(self, request, finding_id):
+        return self._command(request, "follow_up", finding_id, service="inspections")
 
     # -- reporting --------------------------------------------------------------------
     @http("GET", f"{BASE}/reports/summary")

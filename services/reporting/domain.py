@@ -56,6 +56,33 @@ class Resolution:
 
 
 @dataclass
+class FindingFacts:
+    """A finding's dated facts; its state on a day is derived from them."""
+    id: str
+    org_unit_id: str | None = None
+    found_on: date | None = None
+    confirmed: bool = False
+    dismissed: bool = False
+    plans: list = field(default_factory=list)          # (occurred_at, due_on)
+    verified: list = field(default_factory=list)       # verified_on dates
+    reopened: list = field(default_factory=list)       # reopened_on dates
+
+    def counts(self) -> bool:
+        return self.found_on is not None and self.confirmed and not self.dismissed
+
+    def due_on(self) -> date | None:
+        return max(self.plans)[1] if self.plans else None
+
+    def rectified_on(self, day: date) -> date | None:
+        """The verification in force on `day` (none if reopened after it)."""
+        verified = [d for d in self.verified if d <= day]
+        reopened = [d for d in self.reopened if d <= day]
+        if verified and (not reopened or max(verified) > max(reopened)):
+            return max(verified)
+        return None
+
+
+@dataclass
 class ReportModel:
     membership: MembershipView = field(default_factory=MembershipView)
     applied: int = 0
@@ -66,7 +93,10 @@ class ReportModel:
     deeds: dict = field(default_factory=dict)
     disputed_deeds: set = field(default_factory=set)
     resolutions: dict = field(default_factory=dict)
-    by_unit: dict = field(default_factory=dict)      # unit -> {"activities"|"deeds"|"resolutions": set of ids}
+    by_unit: dict = field(default_factory=dict)      # unit -> {"activities"|"deeds"|...: set of ids}
+    assessments: dict = field(default_factory=dict)  # assessment id -> (round id, unit, inspected_on, total)
+    findings: dict = field(default_factory=dict)     # finding id -> FindingFacts
+    _occurred: datetime | None = None
 
     # Membership's facts, as the view keeps them.
     @property
@@ -110,6 +140,7 @@ class ReportModel:
             self.membership.apply((event,))     # it takes membership's events and ignores the rest
             own = getattr(self, f"_on_{event.event_type}", None)
             if own is not None:
+                self._occurred = occurred
                 own(event.data)
             self.applied += 1
             if self.last_occurred_at is None or occurred > self.last_occurred_at:
@@ -138,6 +169,56 @@ class ReportModel:
         self.resolutions[data["case_id"]] = Resolution(data["case_id"], data["kind"], data["org_unit_id"],
                                                        data["resolved_on"])
         self._index("resolutions", data["org_unit_id"], data["case_id"])
+
+    # -- inspections' events -------------------------------------------------------------
+    def _finding(self, data: dict) -> FindingFacts:
+        facts = self.findings.setdefault(data["finding_id"], FindingFacts(data["finding_id"]))
+        if facts.org_unit_id is None:
+            facts.org_unit_id = data["org_unit_id"]
+            self._index("findings", data["org_unit_id"], data["finding_id"])
+        return facts
+
+    def _on_unit_assessed(self, data: dict) -> None:
+        self.assessments[data["assessment_id"]] = (data["round_id"], data["org_unit_id"], data["inspected_on"],
+                                                   data["total"])
+        self._index("assessments", data["org_unit_id"], data["assessment_id"])
+
+    def _on_finding_raised(self, data: dict) -> None:
+        facts = self._finding(data)
+        facts.found_on = data["found_on"]
+        facts.confirmed = facts.confirmed or data["status"] == "confirmed"
+
+    def _on_finding_confirmed(self, data: dict) -> None:
+        self._finding(data).confirmed = True
+
+    def _on_finding_dismissed(self, data: dict) -> None:
+        self._finding(data).dismissed = True
+
+    def _on_rectification_planned(self, data: dict) -> None:
+        facts = self._finding(data)
+        if (self._occurred, data["due_on"]) not in facts.plans:
+            facts.plans.append((self._occurred, data["due_on"]))
+
+    def _on_rectification_verified(self, data: dict) -> None:
+        self._finding(data).verified.append(data["verified_on"])
+
+    def _on_finding_reopened(self, data: dict) -> None:
+        self._finding(data).reopened.append(data["reopened_on"])
+
+    def _inspection_figures(self, units: list[str], start: date, end: date) -> dict:
+        assessed = [self.assessments[i] for i in self._items("assessments", units)
+                    if start <= self.assessments[i][2] <= end]
+        findings = [self.findings[i] for i in self._items("findings", units) if self.findings[i].counts()]
+        return {
+            "rounds": len({a[0] for a in assessed}),
+            "units_inspected": len({a[1] for a in assessed}),
+            "assessments": len(assessed),
+            "findings": sum(start <= f.found_on <= end for f in findings),
+            "rectified": sum(1 for f in findings if (d := f.rectified_on(end)) is not None and start <= d),
+            # as of `to`: due before it and not rectified on it
+            "overdue": sum(1 for f in findings if f.due_on() is not None and f.due_on() < end
+                           and f.found_on <= end and f.rectified_on(end) is None),
+        }
 
     def _items(self, kind: str, units: list[str]) -> list[str]:
         return [i for u in units for i in self.by_unit.get(u, {}).get(kind, ())]
@@ -209,8 +290,7 @@ class ReportModel:
             "deeds": self._deed_figures(units, start, end),
             "activities": {"by_kind": by_kind},
             "lecture_series": lectures,
-            "inspections": {"rounds": 0, "units_inspected": 0, "assessments": 0,
-                            "findings": 0, "rectified": 0, "overdue": 0},
+            "inspections": self._inspection_figures(units, start, end),
             "honours": {"collective": 0, "individual": 0, "by_category": {}},
             "cases": self._case_figures(units, start, end),
         }

@@ -76,6 +76,10 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     _intake("activities"),
     # activities keeps its own view of membership (who belongs where, when)
     Subscription("activities.events", EVENTS_EXCHANGE, _events_of("membership"), "activities"),
+    _intake("inspections"),
+    # inspections: the tree for scopes, and activities' evidence for assessments
+    Subscription("inspections.events", EVENTS_EXCHANGE,
+                 _events_of("membership") + ("activity_held", "obligation_missed"), "inspections"),
     Subscription("reporting.events", EVENTS_EXCHANGE, ("#",), "reporting"),
     Subscription(UNROUTED_QUEUE, UNROUTED_EXCHANGE, ("",), "reporting", intake=True),
 )

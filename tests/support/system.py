@@ -17,10 +17,12 @@ from lianxin.publisher import ConfirmPublisher, Outgoing
 from lianxin.topology import INTAKE_EXCHANGE
 from services.activities.service import ActivitiesService
 from services.gateway.service import GatewayService
+from services.inspections.service import InspectionsService
 from services.membership.service import MembershipService
 from services.reporting.service import ReportingService
 
-SERVICES = {"membership": MembershipService, "activities": ActivitiesService, "reporting": ReportingService,
+SERVICES = {"membership": MembershipService, "activities": ActivitiesService, "inspections": InspectionsService,
+            "reporting": ReportingService,
             "gateway": GatewayService}
 
 

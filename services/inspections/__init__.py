@@ -1,0 +1,1 @@
+"""Inspections: 党建巡诊 rounds, scored checklists, findings and rectification."""

@@ -1,0 +1,197 @@
+"""Inspections' collections, behind domain-language methods (no nameko).
+
+checklists         _id = checklist id; every version's items inside
+rounds             _id = round id; its assessments and findings inside (one
+                   document: one assessment per unit, atomic finding changes);
+                   `finding_ids` indexes the findings
+membership_events  membership's events (the tree, for scopes), like activities
+activity_events    activities' activity_held and obligation_missed: the
+                   evidence an inspector sees pre-filled
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timezone
+
+import pymongo
+
+from lianxin.catalog import CATALOG, InvalidEvent
+from lianxin.errors import StaleWrite
+from lianxin.membership_view import MembershipView
+from lianxin.store import ServiceDb, insert_many_new
+
+from .domain import Checklist, Finding, Round
+
+log = logging.getLogger("lianxin.inspections")
+EVIDENCE_TYPES = ("activity_held", "obligation_missed")
+
+
+def _day(value) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _stored(value: date | None):
+    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class InspectionsStore:
+    OUTBOX_COLLECTIONS = ("checklists", "rounds")
+    INDEXES = {
+        "rounds": [([("finding_ids", pymongo.ASCENDING)], {"name": "by_finding"}),
+                   ([("unit_ids", pymongo.ASCENDING)], {"name": "by_unit"})],
+        "activity_events": [([("org_unit_id", pymongo.ASCENDING), ("event_type", pymongo.ASCENDING)],
+                             {"name": "by_unit"})],
+    }
+
+    def __init__(self, db: ServiceDb):
+        self.db = db
+        self.view = MembershipView()
+        self.rebuild_view()
+
+    # -- events in: the tree and the evidence ------------------------------------------
+    def apply_events(self, events) -> set[str]:
+        """Keep membership's and activities' events once each; returns the new ids."""
+        membership = [e for e in events if e.event_type in MembershipView.EVENT_TYPES]
+        evidence = [e for e in events if e.event_type in EVIDENCE_TYPES]
+        fresh = {d["_id"] for d in insert_many_new(self.db["membership_events"], [
+            {"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope} for e in membership])}
+        self.view.apply([e for e in membership if e.event_id in fresh])
+        fresh |= {d["_id"] for d in insert_many_new(self.db["activity_events"], [
+            {"_id": e.event_id, "event_type": e.event_type, "org_unit_id": e.data["org_unit_id"],
+             "kind": e.data["kind"], "day": _stored(e.data.get("held_on") or e.data.get("period_end")),
+             "period": e.data.get("period")} for e in evidence])}
+        return fresh
+
+    def rebuild_view(self) -> None:
+        batch = []
+        for doc in self.db["membership_events"].find({}, {"envelope": 1}):
+            try:
+                batch.append(CATALOG.validate(doc["envelope"]))
+            except InvalidEvent as exc:
+                log.error("membership event %s no longer validates: %s", doc["_id"], exc.errors)
+        view = MembershipView()
+        view.apply(batch)
+        self.view = view
+
+    def evidence(self, unit_id: str, start: date, end: date) -> dict:
+        """What activities recorded for the unit in [start, end]: held by kind, and missed obligations."""
+        held: dict[str, int] = {}
+        missed = []
+        for doc in self.db["activity_events"].find({"org_unit_id": unit_id,
+                                                    "day": {"$gte": _stored(start), "$lte": _stored(end)}}):
+            if doc["event_type"] == "activity_held":
+                held[doc["kind"]] = held.get(doc["kind"], 0) + 1
+            else:
+                missed.append({"kind": doc["kind"], "period": doc["period"]})
+        return {"held_by_kind": dict(sorted(held.items())),
+                "missed_obligations": sorted(missed, key=lambda m: (m["period"], m["kind"]))}
+
+    # -- checklists ---------------------------------------------------------------------
+    def checklist_doc(self, checklist_id: str) -> dict | None:
+        return self.db["checklists"].find_one({"_id": checklist_id})
+
+    def get_checklist(self, checklist_id: str) -> Checklist | None:
+        doc = self.checklist_doc(checklist_id)
+        return self.checklist(doc) if doc else None
+
+    def save_checklist(self, old: Checklist | None, new: Checklist, events: list[dict],
+                       fingerprint: str | None = None) -> None:
+        fields = {"name": new.name, "versions": {str(v): list(items) for v, items in new.versions.items()}}
+        if old is None:
+            self.db.insert_with_events("checklists", {"_id": new.id, "version": 1, "request_hash": fingerprint,
+                                                      "created_at": _now(), **fields}, events)
+        elif not self.db.update_with_events("checklists", {"_id": old.id, "version": old.version},
+                                            {"$set": {**fields, "version": old.version + 1}}, events):
+            raise StaleWrite(f"checklist {old.id!r} changed meanwhile; try again")
+
+    @staticmethod
+    def checklist(doc: dict) -> Checklist:
+        return Checklist(doc["_id"], doc["name"], {int(v): tuple(items) for v, items in doc["versions"].items()},
+                         doc.get("version", 0))
+
+    # -- rounds ---------------------------------------------------------------------------
+    def round_doc(self, round_id: str) -> dict | None:
+        return self.db["rounds"].find_one({"_id": round_id})
+
+    def get_round(self, round_id: str) -> Round | None:
+        doc = self.round_doc(round_id)
+        return self.round(doc) if doc else None
+
+    def round_of_finding(self, finding_id: str) -> Round | None:
+        doc = self.db["rounds"].find_one({"finding_ids": finding_id})
+        return self.round(doc) if doc else None
+
+    def rounds_with_findings(self):
+        for doc in self.db["rounds"].find({"finding_ids.0": {"$exists": True}}):
+            yield self.round(doc)
+
+    def save_round(self, old: Round | None, new: Round, events: list[dict], fingerprint: str | None = None,
+                   applied_event: str | None = None) -> None:
+        doc = self._round_doc(new)
+        if old is None:
+            self.db.insert_with_events("rounds", {"_id": new.id, "version": 1, "request_hash": fingerprint,
+                                                  "created_at": _now(), **doc}, events)
+            return
+        update = {"$set": {**doc, "version": old.version + 1}}
+        if applied_event:
+            update["$push"] = {"applied_events": {"$each": [applied_event], "$slice": -200}}
+        if not self.db.update_with_events("rounds", {"_id": old.id, "version": old.version}, update, events):
+            raise StaleWrite(f"round {old.id!r} changed meanwhile; try again")
+
+    def applied_events(self, round_id: str) -> list[str]:
+        doc = self.db["rounds"].find_one({"_id": round_id}, {"applied_events": 1}) or {}
+        return doc.get("applied_events", [])
+
+    def assessment_request(self, round_id: str, assessment_id: str) -> dict | None:
+        """The stored assessment with that id, as {"_id", "request_hash", "org_unit_id"}."""
+        doc = self.round_doc(round_id)
+        for unit, a in (doc or {}).get("assessments", {}).items():
+            if a["id"] == assessment_id:
+                return {"_id": assessment_id, "request_hash": a.get("request_hash"), "org_unit_id": unit}
+        return None
+
+    @staticmethod
+    def _round_doc(r: Round) -> dict:
+        return {
+            "name": r.name, "scope_org_unit_ids": list(r.scope_org_unit_ids), "unit_ids": list(r.unit_ids),
+            "checklist_id": r.checklist_id, "checklist_version": r.checklist_version, "items": list(r.items),
+            "starts_on": _stored(r.starts_on), "ends_on": _stored(r.ends_on), "inspectors": list(r.inspectors),
+            "follows_round_id": r.follows_round_id, "closed_on": _stored(r.closed_on),
+            "assessments": {u: {**a, "inspected_on": _stored(a["inspected_on"])} for u, a in r.assessments.items()},
+            "findings": {fid: _finding_doc(f) for fid, f in r.findings.items()},
+            "finding_ids": list(r.findings),
+        }
+
+    @staticmethod
+    def round(doc: dict) -> Round:
+        return Round(
+            doc["_id"], doc["name"], tuple(doc["scope_org_unit_ids"]), tuple(doc["unit_ids"]), doc["checklist_id"],
+            doc["checklist_version"], tuple(doc["items"]), _day(doc["starts_on"]), _day(doc["ends_on"]),
+            tuple(doc.get("inspectors", ())), doc.get("follows_round_id"), _day(doc.get("closed_on")),
+            {u: {**a, "inspected_on": _day(a["inspected_on"])} for u, a in doc.get("assessments", {}).items()},
+            {fid: _finding(f) for fid, f in doc.get("findings", {}).items()},
+            doc.get("version", 0),
+        )
+
+
+def _finding_doc(f: Finding) -> dict:
+    return {"id": f.id, "org_unit_id": f.org_unit_id, "item": f.item, "severity": f.severity,
+            "description": f.description, "found_on": _stored(f.found_on), "status": f.status, "owner": f.owner,
+            "due_on": _stored(f.due_on), "plan": f.plan, "started_on": _stored(f.started_on),
+            "submitted_on": _stored(f.submitted_on), "evidence": f.evidence, "verified_on": _stored(f.verified_on),
+            "history": [{"status": s, "on": _stored(d), "note": n} for s, d, n in f.history],
+            "warned": list(f.warned)}
+
+
+def _finding(d: dict) -> Finding:
+    return Finding(d["id"], d["org_unit_id"], d["item"], d["severity"], d["description"], _day(d["found_on"]),
+                   d.get("status", "draft"), d.get("owner"), _day(d.get("due_on")), d.get("plan"),
+                   _day(d.get("started_on")), _day(d.get("submitted_on")), d.get("evidence"),
+                   _day(d.get("verified_on")), tuple((h["status"], _day(h["on"]), h.get("note"))
+                                                     for h in d.get("history", ())), tuple(d.get("warned", ())))
