@@ -7,11 +7,9 @@ membership yet (DESIGN.md rule 7): HTTP commands wait a little for it
 """
 from __future__ import annotations
 
-import time
 from datetime import date
-from typing import Callable
 
-from lianxin.commands import create_once, envelopes, intake_result, new_id, retrying
+from lianxin.commands import Settle, create_once, envelopes, intake_result, new_id, no_wait, retrying, wait_briefly
 from lianxin.consumer import Result
 from lianxin.errors import NotFound
 from lianxin.replies import created, existing
@@ -21,20 +19,6 @@ from . import domain
 from .store import ActivitiesStore
 
 SOURCE = "activities"
-Settle = Callable[[Callable[[], bool]], None]
-
-
-def no_wait(ready: Callable[[], bool]) -> None:
-    """Intake: do not wait; an unknown reference is retried through the tiers."""
-
-
-def wait_briefly(ready: Callable[[], bool], timeout: float = 3.0, interval: float = 0.05) -> None:
-    """HTTP: give membership's events a moment to arrive (they take milliseconds)."""
-    deadline = time.monotonic() + timeout
-    while not ready() and time.monotonic() < deadline:
-        time.sleep(interval)
-
-
 def _events(events) -> list[dict]:
     return envelopes(events, source=SOURCE)
 

@@ -10,8 +10,10 @@ import functools
 import logging
 import time
 
+import amqp
 import eventlet
 import kombu
+from nameko.exceptions import UnknownService
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
@@ -21,7 +23,7 @@ from werkzeug.wrappers import Response
 from lianxin import metrics
 from lianxin.commands import load
 from lianxin.config import from_nameko_config
-from lianxin.errors import LianxinError
+from lianxin.errors import LianxinError, TransientError
 from lianxin.nameko import MetricsEndpoint
 from lianxin.replies import unwrap
 
@@ -34,6 +36,10 @@ from services.membership.schemas import COMMANDS as MEMBERSHIP
 from services.reporting.schemas import SummaryQuery
 
 log = logging.getLogger("lianxin.gateway")
+
+
+class ServiceUnavailable(TransientError):
+    title = "Service unavailable"
 RPC_TIMEOUT = 10.0
 SUMMARY_QUERY = SummaryQuery()
 OPENAPI = openapi.build()
@@ -52,8 +58,11 @@ def endpoint(route: str):
             except LianxinError as exc:
                 response = problem_response(exc)
             except eventlet.Timeout:
-                response = problem_response(LianxinError("a service did not answer in time"))
-                response.status_code = 503
+                response = problem_response(ServiceUnavailable("a service did not answer in time"))
+            except (UnknownService, amqp.exceptions.ChannelError) as exc:
+                # No queue takes the RPC: the service is not running.
+                log.error("%s %s: %s", request.method, request.path, exc)
+                response = problem_response(ServiceUnavailable("the service that owns this is not running"))
             except Exception:  # noqa: BLE001 - logged, never shown to the caller
                 log.exception("%s %s failed", request.method, request.path)
                 response = internal_error_response()

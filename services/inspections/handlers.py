@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from lianxin.commands import create_once, envelopes, intake_result, new_id, retrying
+from lianxin.commands import Settle, create_once, envelopes, intake_result, new_id, retrying, wait_briefly
 from lianxin.consumer import Result
 from lianxin.errors import NotFound
 from lianxin.replies import created, existing
@@ -67,8 +67,9 @@ def get_checklist(store: InspectionsStore, checklist_id: str) -> dict:
 
 # -- rounds -----------------------------------------------------------------------------------
 
-def open_round(store: InspectionsStore, command: dict) -> dict:
+def open_round(store: InspectionsStore, command: dict, settle: Settle = wait_briefly) -> dict:
     round_id = command.get("id") or new_id()
+    settle(lambda: all(store.view.is_known(u) for u in command["scope_org_unit_ids"]))
 
     def create():
         if command.get("checklist"):

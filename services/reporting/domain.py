@@ -64,8 +64,10 @@ class FindingFacts:
     confirmed: bool = False
     dismissed: bool = False
     plans: list = field(default_factory=list)          # (occurred_at, due_on)
-    verified: list = field(default_factory=list)       # verified_on dates
-    reopened: list = field(default_factory=list)       # reopened_on dates
+    # (date, occurred_at): a reopening and a verification on the same day
+    # are told apart by which was recorded later.
+    verified: list = field(default_factory=list)
+    reopened: list = field(default_factory=list)
 
     def counts(self) -> bool:
         return self.found_on is not None and self.confirmed and not self.dismissed
@@ -75,10 +77,10 @@ class FindingFacts:
 
     def rectified_on(self, day: date) -> date | None:
         """The verification in force on `day` (none if reopened after it)."""
-        verified = [d for d in self.verified if d <= day]
-        reopened = [d for d in self.reopened if d <= day]
+        verified = [v for v in self.verified if v[0] <= day]
+        reopened = [r for r in self.reopened if r[0] <= day]
         if verified and (not reopened or max(verified) > max(reopened)):
-            return max(verified)
+            return max(verified)[0]
         return None
 
 
@@ -200,10 +202,10 @@ class ReportModel:
             facts.plans.append((self._occurred, data["due_on"]))
 
     def _on_rectification_verified(self, data: dict) -> None:
-        self._finding(data).verified.append(data["verified_on"])
+        self._finding(data).verified.append((data["verified_on"], self._occurred))
 
     def _on_finding_reopened(self, data: dict) -> None:
-        self._finding(data).reopened.append(data["reopened_on"])
+        self._finding(data).reopened.append((data["reopened_on"], self._occurred))
 
     def _inspection_figures(self, units: list[str], start: date, end: date) -> dict:
         assessed = [self.assessments[i] for i in self._items("assessments", units)

@@ -3,6 +3,7 @@ idempotent creation by client id, domain events to envelopes, and the
 mapping of a command's outcome onto an intake event's outcome."""
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Callable, Iterable
 
@@ -81,3 +82,22 @@ def intake_result(action: Callable[[], dict]) -> Result:
     except LianxinError as exc:
         return Result.reject(exc.detail, exc.errors)
     return Result.ok() if answer["status"] == 201 else Result.duplicate()
+
+
+# -- references that may not have arrived yet (DESIGN.md rule 7) ----------------
+# A service's view of another's facts lags by the time an event takes to
+# travel (milliseconds). HTTP commands wait a little for a reference to
+# arrive; intake events do not wait: they go through the retry tiers.
+
+Settle = Callable[[Callable[[], bool]], None]
+
+
+def no_wait(ready: Callable[[], bool]) -> None:
+    """Intake: do not wait; an unknown reference is retried through the tiers."""
+
+
+def wait_briefly(ready: Callable[[], bool], timeout: float = 3.0, interval: float = 0.05) -> None:
+    """HTTP: give membership's events a moment to arrive (they take milliseconds)."""
+    deadline = time.monotonic() + timeout
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(interval)
