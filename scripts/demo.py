@@ -101,7 +101,75 @@ def seed(base: str, progress=print) -> dict:
     counts["members"] -= len(left)
     counts["household_links"] = sum(n for member_id, n in links.items() if member_id not in left + moved)
     counts.update(_june(base, rng, registered, progress))
+    counts.update(_inspections(base, rng, progress))
     return counts
+
+
+CHECKLIST = [
+    {"item": "组织生活会", "max_score": 20}, {"item": "民主评议党员", "max_score": 15},
+    {"item": "三会一课", "max_score": 25, "weight": 2}, {"item": "主题党日", "max_score": 20},
+    {"item": "扫黑除恶专项斗争", "max_score": 20},
+]
+INSPECTORS = ["insp-wang", "insp-li"]
+
+
+def _inspections(base: str, rng: random.Random, progress) -> dict:
+    """党建巡诊: two rounds over every community, findings in every state."""
+    _create(base, "/checklists", {"id": "xz-2018", "name": "党建巡诊评分表", "items": CHECKLIST})
+    communities = [f"{zone}-c{n}" for zone, (_, names) in ZONES.items() for n in range(1, len(names) + 1)]
+    first = {"id": "xz-2018-1", "name": "2018年第一轮党建巡诊", "scope_org_unit_ids": list(ZONES),
+             "checklist_id": "xz-2018", "starts_on": "2018-03-01", "ends_on": "2018-06-30",
+             "inspectors": INSPECTORS}
+    _create(base, "/inspection-rounds", first)
+    findings = 0
+    for n, community in enumerate(communities):
+        scores = {i["item"]: round(i["max_score"] * rng.uniform(0.7, 1.0), 1) for i in CHECKLIST}
+        problems = [{"id": f"{community}-xz1-f1", "item": "三会一课", "severity": "medium",
+                     "description": "党课记录不完整"}] if n % 2 == 0 else []
+        _create(base, "/inspection-rounds/xz-2018-1/assessments", {
+            "id": f"{community}-xz1", "org_unit_id": community, "inspected_on": f"2018-04-{n + 2:02d}",
+            "scores": scores, "findings": problems, "inspector": INSPECTORS[n % 2]})
+        findings += len(problems)
+    # The findings of round one, taken to different states.
+    states = {"verified": 0, "submitted": 0, "in_progress": 0, "reopened": 0, "overdue": 0}
+    for n, community in enumerate(communities[::2]):
+        finding = f"{community}-xz1-f1"
+        _once(base, f"/findings/{finding}/rectification", {"owner": f"{community}党委", "due_on": "2018-05-31",
+                                                           "plan": "补齐党课记录，每季度至少一次党课"})
+        stage = n % 5
+        if stage == 4:
+            states["overdue"] += 1      # planned, never done: overdue since June
+            continue
+        _once(base, f"/findings/{finding}/progress", {"started_on": "2018-04-20"})
+        if stage == 3:
+            states["in_progress"] += 1
+            continue
+        _once(base, f"/findings/{finding}/submission", {"submitted_on": "2018-05-20", "evidence": "党课记录簿照片"})
+        if stage == 2:
+            states["submitted"] += 1
+            continue
+        _once(base, f"/findings/{finding}/verification", {"verified_on": "2018-05-28", "passed": True,
+                                                          "inspector": "insp-wang"})
+        if stage == 1:                  # the follow-up visit found it back
+            _once(base, f"/findings/{finding}/follow-ups", {"visited_on": "2018-09-15", "recurred": True,
+                                                            "inspector": "insp-li", "note": "回头看：问题反弹"})
+            states["reopened"] += 1
+        else:
+            states["verified"] += 1
+    second = {**first, "id": "xz-2018-2", "name": "2018年第二轮党建巡诊", "starts_on": "2018-09-01",
+              "ends_on": "2018-11-30", "follows_round_id": "xz-2018-1"}
+    _create(base, "/inspection-rounds", second)
+    for n, community in enumerate(communities):
+        scores = {i["item"]: round(i["max_score"] * rng.uniform(0.8, 1.0), 1) for i in CHECKLIST}
+        _create(base, "/inspection-rounds/xz-2018-2/assessments", {
+            "id": f"{community}-xz2", "org_unit_id": community, "inspected_on": f"2018-10-{n + 8:02d}",
+            "scores": scores, "inspector": INSPECTORS[n % 2]})
+    _create(base, "/findings", {"id": "xz-2018-2-draft", "round_id": "xz-2018-2", "org_unit_id": communities[0],
+                                "item": "主题党日", "severity": "low", "description": "主题党日签到表缺页",
+                                "found_on": "2018-10-08"})
+    progress(f"  inspections: 2 rounds over {len(communities)} communities, {findings} findings: {states}")
+    return {"inspection_rounds": 2, "units_inspected": len(communities), "assessments": 2 * len(communities),
+            "findings": findings, "rectified_2018": states["verified"], "finding_states": states}
 
 
 JUNE = [date(2018, 6, d) for d in range(1, 31)]

@@ -52,6 +52,16 @@ def test_the_demo_is_served_by_separate_service_processes(running):
                              "disputes_mediated": counts["june_disputes_mediated"]}
     assert _summary(running, "wgz", "2018-07-01", "2018-07-31")["deeds"]["total"] == 0
 
+    # Two inspection rounds over every community, findings in every state.
+    year = run.wait_for(lambda: (lambda s: s if s["inspections"]["assessments"] == counts["assessments"] else None)(
+        _summary(running, "wgz", "2018-01-01", "2018-12-31")))
+    assert year, "the inspections never all arrived"
+    states = counts["finding_states"]
+    assert year["inspections"] == {
+        "rounds": 2, "units_inspected": counts["units_inspected"], "assessments": counts["assessments"],
+        "findings": counts["findings"], "rectified": states["verified"],
+        "overdue": states["overdue"] + states["in_progress"] + states["submitted"] + states["reopened"]}
+
     # Seeding again is a no-op: every write carries a client id.
     assert demo.seed(running, progress=lambda line: None) == counts
     assert run.wait_for_summary(running, counts["members"])["members"]["total"] == counts["members"]

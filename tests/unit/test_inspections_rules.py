@@ -413,6 +413,18 @@ def test_evidence_may_be_submitted_without_starting(view):
     assert status(rnd) == "submitted"
 
 
+def test_rectification_goes_on_after_the_round_closed_but_no_new_finding_is_raised(view):
+    rnd, _ = decide(drafted(view))
+    rnd, _ = domain.close_round(rnd, {"closed_on": date(2018, 6, 30)})
+    rnd, _ = plan(rnd, today=date(2018, 7, 1))
+    rnd, _ = submit(rnd, on=date(2018, 7, 10))
+    rnd, _ = verify(rnd, on=date(2018, 7, 12))
+    assert status(rnd) == "verified"
+    error = refused(Conflict, lambda: domain.raise_finding(rnd, "f2", {
+        "org_unit_id": "ca", "item": "a", "severity": "low", "description": "x", "found_on": FOUND}, TODAY))
+    assert list(error.errors) == ["found_on"]
+
+
 def verified(view):
     rnd, _ = decide(drafted(view))
     rnd, _ = plan(rnd)
