@@ -5,7 +5,7 @@ from datetime import date
 
 from lianxin.commands import Settle, create_once, envelopes, intake_result, new_id, retrying, wait_briefly
 from lianxin.consumer import Result
-from lianxin.errors import NotFound
+from lianxin.errors import Conflict, NotFound
 from lianxin.replies import created, existing
 from lianxin.store import fingerprint
 
@@ -143,6 +143,9 @@ def record_assessment(store: InspectionsStore, round_id: str, command: dict, tod
         def run():
             rnd = _round(store, round_id)
             finding_ids = [f.get("id") or f"{assessment_id}-f{n}" for n, f in enumerate(command.get("findings", []), 1)]
+            taken = [f for f in finding_ids if store.round_of_finding(f) is not None]
+            if taken:
+                raise Conflict("finding ids are taken: " + ", ".join(taken), {"findings": [f"{f!r} exists" for f in taken]})
             assessed, events = domain.assess(rnd, assessment_id, command, finding_ids, today)
             assessed.assessments[command["org_unit_id"]]["request_hash"] = request
             store.save_round(rnd, assessed, _events(events))
@@ -150,10 +153,10 @@ def record_assessment(store: InspectionsStore, round_id: str, command: dict, tod
         return retrying(run)
 
     def load():
-        return store.assessment_request(round_id, assessment_id)
+        return store.assessment_request(assessment_id)
 
     def view(doc):
-        return _assessment_view(_round(store, round_id).assessments[doc["org_unit_id"]])
+        return _assessment_view(_round(store, doc["round_id"]).assessments[doc["org_unit_id"]])
 
     return create_once(load=load, fingerprint=request, create=create, view=view)
 
@@ -162,7 +165,14 @@ def raise_finding(store: InspectionsStore, command: dict, today: date) -> dict:
     finding_id = command.get("id") or new_id()
     existing_round = store.round_of_finding(finding_id)
     if existing_round is not None:
-        return existing(finding_view(existing_round, existing_round.findings[finding_id], today))
+        found = existing_round.findings[finding_id]
+        same = (existing_round.id == command["round_id"] and found.org_unit_id == command["org_unit_id"]
+                and (found.item, found.severity, found.description, found.found_on)
+                == (command["item"], command["severity"], command["description"], command["found_on"]))
+        if not same:
+            raise Conflict(f"finding id {finding_id!r} exists with a different body",
+                           {"id": [f"{finding_id!r} is taken by a different finding"]})
+        return existing(finding_view(existing_round, found, today))
 
     def run():
         rnd = _round(store, command["round_id"])

@@ -44,6 +44,7 @@ class InspectionsStore:
     OUTBOX_COLLECTIONS = ("checklists", "rounds")
     INDEXES = {
         "rounds": [([("finding_ids", pymongo.ASCENDING)], {"name": "by_finding"}),
+                   ([("assessment_ids", pymongo.ASCENDING)], {"name": "by_assessment"}),
                    ([("unit_ids", pymongo.ASCENDING)], {"name": "by_unit"})],
         "activity_events": [([("org_unit_id", pymongo.ASCENDING), ("event_type", pymongo.ASCENDING)],
                              {"name": "by_unit"})],
@@ -148,12 +149,14 @@ class InspectionsStore:
         doc = self.db["rounds"].find_one({"_id": round_id}, {"applied_events": 1}) or {}
         return doc.get("applied_events", [])
 
-    def assessment_request(self, round_id: str, assessment_id: str) -> dict | None:
-        """The stored assessment with that id, as {"_id", "request_hash", "org_unit_id"}."""
-        doc = self.round_doc(round_id)
-        for unit, a in (doc or {}).get("assessments", {}).items():
+    def assessment_request(self, assessment_id: str) -> dict | None:
+        """The stored assessment with that id, in whichever round:
+        {"_id", "request_hash", "round_id", "org_unit_id"}."""
+        doc = self.db["rounds"].find_one({"assessment_ids": assessment_id}, {"assessments": 1})
+        for a in (doc or {}).get("assessments", []):
             if a["id"] == assessment_id:
-                return {"_id": assessment_id, "request_hash": a.get("request_hash"), "org_unit_id": unit}
+                return {"_id": assessment_id, "request_hash": a.get("request_hash"), "round_id": doc["_id"],
+                        "org_unit_id": a["org_unit_id"]}
         return None
 
     @staticmethod
@@ -163,9 +166,14 @@ class InspectionsStore:
             "checklist_id": r.checklist_id, "checklist_version": r.checklist_version, "items": list(r.items),
             "starts_on": _stored(r.starts_on), "ends_on": _stored(r.ends_on), "inspectors": list(r.inspectors),
             "follows_round_id": r.follows_round_id, "closed_on": _stored(r.closed_on),
-            "assessments": {u: {**a, "inspected_on": _stored(a["inspected_on"])} for u, a in r.assessments.items()},
-            "findings": {fid: _finding_doc(f) for fid, f in r.findings.items()},
+            # Lists, not maps keyed by ids or item names: keys with dots or a
+            # leading $ are not safe field names in MongoDB.
+            "assessments": [{**a, "org_unit_id": u, "inspected_on": _stored(a["inspected_on"]),
+                             "scores": [{"item": k, "score": v} for k, v in a["scores"].items()]}
+                            for u, a in r.assessments.items()],
+            "findings": [_finding_doc(f) for f in r.findings.values()],
             "finding_ids": list(r.findings),
+            "assessment_ids": [a["id"] for a in r.assessments.values()],
         }
 
     @staticmethod
@@ -174,8 +182,11 @@ class InspectionsStore:
             doc["_id"], doc["name"], tuple(doc["scope_org_unit_ids"]), tuple(doc["unit_ids"]), doc["checklist_id"],
             doc["checklist_version"], tuple(doc["items"]), _day(doc["starts_on"]), _day(doc["ends_on"]),
             tuple(doc.get("inspectors", ())), doc.get("follows_round_id"), _day(doc.get("closed_on")),
-            {u: {**a, "inspected_on": _day(a["inspected_on"])} for u, a in doc.get("assessments", {}).items()},
-            {fid: _finding(f) for fid, f in doc.get("findings", {}).items()},
+            {a["org_unit_id"]: {**{k: v for k, v in a.items() if k != "org_unit_id"},
+                                "inspected_on": _day(a["inspected_on"]),
+                                "scores": {s["item"]: s["score"] for s in a["scores"]}}
+             for a in doc.get("assessments", [])},
+            {f["id"]: _finding(f) for f in doc.get("findings", [])},
             doc.get("version", 0),
         )
 

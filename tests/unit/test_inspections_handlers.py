@@ -230,10 +230,6 @@ def test_assessment_client_ids_are_idempotent_same_body_200_other_body_409(store
     assert list(error.errors) == ["org_unit_id"]
 
 
-@pytest.mark.xfail(reason="BUG: assessment client ids are idempotent per round only (handlers.record_assessment "
-                          "loads via store.assessment_request(round_id, id)); the same id in another round is "
-                          "accepted and publishes a second unit_assessed with the same assessment_id, which "
-                          "reporting keys globally (one of the two is lost)", strict=True)
 def test_an_assessment_id_taken_in_another_round_is_a_conflict(store):
     open_round(store, "r1")
     open_round(store, "r2", follows_round_id="r1")
@@ -242,9 +238,6 @@ def test_an_assessment_id_taken_in_another_round_is_a_conflict(store):
         assess(store, "r2", "ca", assessment_id="as-1")
 
 
-@pytest.mark.xfail(reason="BUG: a client finding id given with an assessment is checked only inside the round "
-                          "(domain.assess), not across rounds as raise_finding does; two rounds then hold the "
-                          "same finding id and store.round_of_finding finds either", strict=True)
 def test_a_finding_id_taken_in_another_round_is_refused_with_an_assessment(store):
     open_round(store, "r1")
     open_round(store, "r2", follows_round_id="r1")
@@ -325,9 +318,6 @@ def test_a_draft_is_decided_planned_submitted_and_verified(store):
     assert pending(store)[-2:] == ["rectification_verified", "finding_reopened"]
 
 
-@pytest.mark.xfail(reason="BUG: handlers.raise_finding answers 200 with the stored finding whenever the id "
-                          "exists, whatever the body (even another round or unit); creation by client id is "
-                          "same body 200, other body 409 everywhere else (create_once)", strict=True)
 def test_a_finding_client_id_with_another_body_is_a_conflict(store):
     open_round(store)
     body = {"id": "f-1", "round_id": "r1", "org_unit_id": "ca", "item": "a", "severity": "low",
