@@ -23,6 +23,7 @@ SERVICES = {  # name -> (service class, metrics port)
     "membership": ("MembershipService", 9101),
     "activities": ("ActivitiesService", 9103),
     "inspections": ("InspectionsService", 9104),
+    "honours": ("HonoursService", 9105),
     "reporting": ("ReportingService", 9102),
     "gateway": ("GatewayService", 9100),
 }

@@ -17,6 +17,7 @@ from services.activities.schemas import (
     CancelActivity, CloseCase, DecideDeed, GradeMember, OpenCase, PeriodQuery, RecordActivity, RecordDeed,
     ResolutionBody, ScheduleActivity, SetObligation, StartCase, WeekQuery, YearQuery,
 )
+from services.honours.schemas import CreateCategory, Decide, Nominate, RaiseObjection, RegisterQuery
 from services.inspections.schemas import (
     AssessmentBody, CloseRound, CreateChecklist, DecideFinding, FollowUp, OpenRound, PlanRectification,
     RaiseFinding, ReviseChecklist, StartRectification, SubmissionBody, VerifyRectification,
@@ -183,6 +184,21 @@ ROUTES = (
     Route("POST", f"{BASE}/findings/<finding_id>/follow-ups",
           "A follow-up visit (回头看); reopens the finding if the problem came back", "inspections",
           body=FollowUp, responses=CHANGE),
+    # honours
+    Route("POST", f"{BASE}/honour-categories", "Create an honour category", "honours", body=CreateCategory,
+          responses=CREATE),
+    Route("GET", f"{BASE}/honour-categories/<category_id>", "An honour category", "honours", responses=READ),
+    Route("POST", f"{BASE}/nominations", "Nominate a member (individual) or an org unit (collective)", "honours",
+          body=Nominate, responses=CREATE),
+    Route("GET", f"{BASE}/nominations/<nomination_id>", "A nomination with its history and objections",
+          "honours", responses=READ),
+    Route("POST", f"{BASE}/nominations/<nomination_id>/decisions",
+          "approve > publicize (公示) > award, or reject; revoke an award", "honours", body=Decide,
+          responses=CHANGE),
+    Route("POST", f"{BASE}/nominations/<nomination_id>/objections", "An objection during public notice",
+          "honours", body=RaiseObjection, responses=CHANGE),
+    Route("GET", f"{BASE}/honours", "The honours register (by unit subtree, year or member)", "honours",
+          query=RegisterQuery, responses={200: "the register", 400: "invalid query", 404: "unknown unit"}),
     # reporting
     Route("GET", f"{BASE}/reports/summary", "Summary figures for an org unit subtree and period", "reporting",
           query=SummaryQuery, responses={200: "the summary", 400: "invalid query", 404: "unknown org unit"}),

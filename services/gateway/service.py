@@ -31,6 +31,7 @@ from . import openapi
 from .http import internal_error_response, json_response, problem_response, read_json
 from .routes import BASE
 from services.activities.schemas import COMMANDS as ACTIVITIES, QUERIES as ACTIVITY_QUERIES
+from services.honours.schemas import COMMANDS as HONOURS, QUERIES as HONOUR_QUERIES
 from services.inspections.schemas import COMMANDS as INSPECTIONS
 from services.membership.schemas import COMMANDS as MEMBERSHIP
 from services.reporting.schemas import SummaryQuery
@@ -43,8 +44,8 @@ class ServiceUnavailable(TransientError):
 RPC_TIMEOUT = 10.0
 SUMMARY_QUERY = SummaryQuery()
 OPENAPI = openapi.build()
-BACKENDS = ("membership", "activities", "inspections", "reporting")
-COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES, "inspections": INSPECTIONS}
+BACKENDS = ("membership", "activities", "inspections", "honours", "reporting")
+COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES, "inspections": INSPECTIONS, "honours": HONOURS}
 
 
 def endpoint(route: str):
@@ -91,6 +92,7 @@ class GatewayService:
     membership = RpcProxy("membership")
     activities = RpcProxy("activities")
     inspections = RpcProxy("inspections")
+    honours = RpcProxy("honours")
     reporting = RpcProxy("reporting")
     config = Config()
     metrics_endpoint = MetricsEndpoint()
@@ -404,6 +406,42 @@ class GatewayService:
     @endpoint(f"{BASE}/findings/{{id}}/follow-ups")
     def follow_up(self, request, finding_id):
         return self._command(request, "follow_up", finding_id, service="inspections")
+
+    # -- honours -------------------------------------------------------------------------
+    @http("POST", f"{BASE}/honour-categories")
+    @endpoint(f"{BASE}/honour-categories")
+    def create_category(self, request):
+        return self._command(request, "create_category", service="honours")
+
+    @http("GET", f"{BASE}/honour-categories/<category_id>")
+    @endpoint(f"{BASE}/honour-categories/{{id}}")
+    def get_category(self, request, category_id):
+        return forward(self.honours.get_category, category_id)
+
+    @http("POST", f"{BASE}/nominations")
+    @endpoint(f"{BASE}/nominations")
+    def nominate(self, request):
+        return self._command(request, "nominate", service="honours")
+
+    @http("GET", f"{BASE}/nominations/<nomination_id>")
+    @endpoint(f"{BASE}/nominations/{{id}}")
+    def get_nomination(self, request, nomination_id):
+        return forward(self.honours.get_nomination, nomination_id)
+
+    @http("POST", f"{BASE}/nominations/<nomination_id>/decisions")
+    @endpoint(f"{BASE}/nominations/{{id}}/decisions")
+    def decide(self, request, nomination_id):
+        return self._command(request, "decide", nomination_id, service="honours")
+
+    @http("POST", f"{BASE}/nominations/<nomination_id>/objections")
+    @endpoint(f"{BASE}/nominations/{{id}}/objections")
+    def object_to(self, request, nomination_id):
+        return self._command(request, "object_to", nomination_id, service="honours")
+
+    @http("GET", f"{BASE}/honours")
+    @endpoint(f"{BASE}/honours")
+    def honours_register(self, request):
+        return self._query(request, "honours", "register", HONOUR_QUERIES["register"])
 
     # -- reporting --------------------------------------------------------------------
     @http("GET", f"{BASE}/reports/summary")

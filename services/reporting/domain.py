@@ -98,6 +98,8 @@ class ReportModel:
     by_unit: dict = field(default_factory=dict)      # unit -> {"activities"|"deeds"|...: set of ids}
     assessments: dict = field(default_factory=dict)  # assessment id -> (round id, unit, inspected_on, total)
     findings: dict = field(default_factory=dict)     # finding id -> FindingFacts
+    honours: dict = field(default_factory=dict)      # honour id -> (kind, category name, unit, awarded_on)
+    revoked: dict = field(default_factory=dict)      # honour id -> revoked_on
     _occurred: datetime | None = None
 
     # Membership's facts, as the view keeps them.
@@ -222,6 +224,26 @@ class ReportModel:
                            and f.found_on <= end and f.rectified_on(end) is None),
         }
 
+    # -- honours' events --------------------------------------------------------------------
+    def _on_honour_awarded(self, data: dict) -> None:
+        self.honours[data["honour_id"]] = (data["nominee_kind"], data["category_name"], data["org_unit_id"],
+                                           data["awarded_on"])
+        self._index("honours", data["org_unit_id"], data["honour_id"])
+
+    def _on_honour_revoked(self, data: dict) -> None:
+        self.revoked[data["honour_id"]] = data["revoked_on"]
+
+    def _honour_figures(self, units: list[str], start: date, end: date) -> dict:
+        """Awarded in [from, to] and not revoked by `to`."""
+        awarded = [self.honours[i] for i in self._items("honours", units)
+                   if start <= self.honours[i][3] <= end and not (i in self.revoked and self.revoked[i] <= end)]
+        by_category: dict[str, int] = {}
+        for _, name, _, _ in awarded:
+            by_category[name] = by_category.get(name, 0) + 1
+        return {"collective": sum(a[0] == "collective" for a in awarded),
+                "individual": sum(a[0] == "individual" for a in awarded),
+                "by_category": dict(sorted(by_category.items()))}
+
     def _items(self, kind: str, units: list[str]) -> list[str]:
         return [i for u in units for i in self.by_unit.get(u, {}).get(kind, ())]
 
@@ -293,6 +315,6 @@ class ReportModel:
             "activities": {"by_kind": by_kind},
             "lecture_series": lectures,
             "inspections": self._inspection_figures(units, start, end),
-            "honours": {"collective": 0, "individual": 0, "by_category": {}},
+            "honours": self._honour_figures(units, start, end),
             "cases": self._case_figures(units, start, end),
         }

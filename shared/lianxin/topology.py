@@ -80,6 +80,11 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     # inspections: the tree for scopes, and activities' evidence for assessments
     Subscription("inspections.events", EVENTS_EXCHANGE,
                  _events_of("membership") + ("activity_held", "obligation_missed"), "inspections"),
+    _intake("honours"),
+    # honours decides eligibility from its own read models (no synchronous calls)
+    Subscription("honours.events", EVENTS_EXCHANGE,
+                 _events_of("membership") + ("member_appraised", "rectification_planned", "rectification_verified",
+                                             "finding_reopened"), "honours"),
     Subscription("reporting.events", EVENTS_EXCHANGE, ("#",), "reporting"),
     Subscription(UNROUTED_QUEUE, UNROUTED_EXCHANGE, ("",), "reporting", intake=True),
 )

@@ -17,12 +17,13 @@ from lianxin.publisher import ConfirmPublisher, Outgoing
 from lianxin.topology import INTAKE_EXCHANGE
 from services.activities.service import ActivitiesService
 from services.gateway.service import GatewayService
+from services.honours.service import HonoursService
 from services.inspections.service import InspectionsService
 from services.membership.service import MembershipService
 from services.reporting.service import ReportingService
 
 SERVICES = {"membership": MembershipService, "activities": ActivitiesService, "inspections": InspectionsService,
-            "reporting": ReportingService,
+            "honours": HonoursService, "reporting": ReportingService,
             "gateway": GatewayService}
 
 

@@ -1,0 +1,1 @@
+"""Honours: categories, nominations through public notice to award, the register."""
