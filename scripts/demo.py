@@ -66,7 +66,7 @@ def members_for(community_id: str, rng: random.Random, count: int, branch_id: st
     return out
 
 
-def seed(base: str, progress=print) -> dict:
+def seed(base: str, progress=print, amqp_uri: str | None = None) -> dict:
     """The street, its Party organisations, members with their households, and
     a little history: activists becoming candidates, a transfer, a death."""
     rng = random.Random(2018)
@@ -102,7 +102,65 @@ def seed(base: str, progress=print) -> dict:
     counts["household_links"] = sum(n for member_id, n in links.items() if member_id not in left + moved)
     counts.update(_june(base, rng, registered, progress))
     counts.update(_inspections(base, rng, progress))
+    counts.update(_honours(base, rng, registered, left + moved, progress, amqp_uri))
     return counts
+
+
+def _honours(base: str, rng: random.Random, members: list[dict], gone: list[str], progress,
+             amqp_uri: str | None) -> dict:
+    """表彰: a full nomination cycle for the 1 July 2018 commendations, and the
+    summit honour the city gave the whole street (from a higher body, by intake)."""
+    _create(base, "/honour-categories", {"id": "xjjt", "name": "先进集体", "nominee_kind": "collective",
+                                         "awarding_body": "王哥庄街道党工委", "yearly_quota": 40})
+    _create(base, "/honour-categories", {"id": "xjgr", "name": "先进个人", "nominee_kind": "individual",
+                                         "awarding_body": "王哥庄街道党工委", "yearly_quota": 50,
+                                         "exclude_overdue_rectification": False})
+    communities = [f"{zone}-c{n}" for zone, (_, names) in ZONES.items() for n in range(1, len(names) + 1)]
+    full = [m for m in members if m["stage"] == "full" and m["id"] not in gone and m["admitted_on"] < "2017-06-01"]
+    nominees = [("xjjt", c) for c in communities[:4]] + [("xjgr", m["id"]) for m in rng.sample(full, 6)]
+    awarded = {"collective": 0, "individual": 0}
+    for n, (category, nominee) in enumerate(nominees):
+        nomination = f"2018-{category}-{nominee}"
+        _create(base, "/nominations", {"id": nomination, "category_id": category, "nominee_id": nominee,
+                                       "year": 2018, "nominated_on": "2018-06-15", "reason": "峰会服务保障表现突出"})
+        for decision, day in (("approve", "2018-06-18"), ("publicize", "2018-06-19")):
+            _once(base, f"/nominations/{nomination}/decisions", {"decision": decision, "decided_on": day})
+        if n == len(nominees) - 1:   # one objection upheld: rejected after the notice
+            _once(base, f"/nominations/{nomination}/objections", {"raised_on": "2018-06-21", "by": "群众来信",
+                                                                  "content": "反映其联户工作不到位"})
+            _once(base, f"/nominations/{nomination}/decisions", {"decision": "reject", "decided_on": "2018-06-27",
+                                                                 "note": "经核实，异议成立"})
+            continue
+        _once(base, f"/nominations/{nomination}/decisions", {"decision": "award", "decided_on": "2018-06-29"})
+        awarded["collective" if category == "xjjt" else "individual"] += 1
+    external = _publish_intake(amqp_uri, {"event_id": "7f1d2c9e-3b7a-4c55-9a1e-2018061000aa", "event_type": "honour_awarded",
+                                "schema_version": 1, "occurred_at": "2018-06-30T10:00:00+08:00",
+                                "source": "qingdao-municipal", "org_unit_id": STREET, "correlation_id": None,
+                                "data": {"title": "上合组织青岛峰会服务保障工作先进集体", "nominee_kind": "collective",
+                                         "nominee_id": STREET, "awarding_body": "青岛市委、市政府",
+                                         "awarded_on": "2018-06-30"}})
+    progress(f"  honours: {awarded['collective']} collectives and {awarded['individual']} individuals awarded, "
+             f"1 nomination rejected{', and the summit honour by intake' if external else ''}")
+    return {"honours_collective": awarded["collective"] + (1 if external else 0),
+            "honours_individual": awarded["individual"]}
+
+
+def _publish_intake(amqp_uri: str | None, envelope: dict) -> bool:
+    """Publish one envelope to lianxin.intake, as another system would."""
+    import os
+
+    from lianxin.config import DEFAULT_AMQP_URI
+    from lianxin.envelope import encode
+    from lianxin.publisher import ConfirmPublisher, Outgoing
+    from lianxin.topology import INTAKE_EXCHANGE
+
+    publisher = ConfirmPublisher(amqp_uri or os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI)
+    try:
+        result = publisher.publish([Outgoing(INTAKE_EXCHANGE, envelope["event_type"], encode(envelope),
+                                             envelope["event_id"])])
+        return not result.failed
+    finally:
+        publisher.close()
 
 
 CHECKLIST = [

@@ -190,7 +190,7 @@ def nominate(roll: Roll, nomination_id: str, command: dict, category: Category, 
         raise InvalidInput("the nomination date is in the future", {"nominated_on": ["is in the future"]})
     unit = check_eligible(category, command["nominee_id"], year, view, eligibility, on)
     nomination = Nomination(nomination_id, category.id, command["nominee_id"], category.nominee_kind, unit, year,
-                            command.get("reason"), history=(("nominated", on, None),))
+                            command.get("reason"), history=(("nominated", command.get("nominated_on") or today, None),))
     return replace(roll, nominations={**roll.nominations, nomination_id: nomination}), [
         DomainEvent("nomination_submitted", {**_data(nomination), "nominee_kind": nomination.nominee_kind,
                                              "reason": nomination.reason}, unit)]
@@ -257,12 +257,13 @@ def _awarded(n: Nomination, category: Category, on: date) -> DomainEvent:
                                           "awarded_on": on, "awarding_body": category.awarding_body}, n.org_unit_id)
 
 
-def object_to(roll: Roll, nomination_id: str, command: dict) -> tuple[Roll, list[DomainEvent]]:
+def object_to(roll: Roll, nomination_id: str, command: dict, today: date) -> tuple[Roll, list[DomainEvent]]:
     n = roll.nominations.get(nomination_id)
     if n is None:
         raise NotFound(f"nomination {nomination_id!r} does not exist")
     published_on = next((d for s, d, _ in n.history if s == "publicized"), None)
-    if n.status != "publicized" or not (published_on <= command["raised_on"] <= n.notice_ends_on):
+    if n.status != "publicized" or not (published_on <= command["raised_on"] <= n.notice_ends_on) \
+            or command["raised_on"] > today:
         raise Conflict("objections are raised during public notice (公示)",
                        {"raised_on": ["outside the public notice"]})
     objection = {"raised_on": command["raised_on"], "by": command["by"], "content": command["content"]}
@@ -274,6 +275,9 @@ def object_to(roll: Roll, nomination_id: str, command: dict) -> tuple[Roll, list
 def record_external(roll: Roll, honour_id: str, command: dict, category: Category, view) -> tuple[Roll, list[DomainEvent]]:
     """An honour a higher body awarded: straight onto the roll as awarded."""
     on = command["awarded_on"]
+    if category.nominee_kind != command["nominee_kind"]:
+        raise InvalidInput(f"{category.name!r} from {category.awarding_body} is a {category.nominee_kind} honour",
+                           {"nominee_kind": [f"must be {category.nominee_kind} for this title"]})
     if category.nominee_kind == "collective":
         if not view.is_known(command["nominee_id"]):
             raise NotFound(f"org unit {command['nominee_id']!r} does not exist",

@@ -80,8 +80,8 @@ def decide(store: HonoursStore, nomination_id: str, command: dict, today: date) 
         roll, nomination_id, command, category, store.view, store.eligibility, today))
 
 
-def object_to(store: HonoursStore, nomination_id: str, command: dict) -> dict:
-    return _change(store, nomination_id, lambda roll, category: domain.object_to(roll, nomination_id, command))
+def object_to(store: HonoursStore, nomination_id: str, command: dict, today: date) -> dict:
+    return _change(store, nomination_id, lambda roll, category: domain.object_to(roll, nomination_id, command, today))
 
 
 def get_nomination(store: HonoursStore, nomination_id: str) -> dict:
@@ -95,6 +95,10 @@ def record_external(store: HonoursStore, command: dict, settle: Settle = no_wait
     """An honour from a higher body (intake honour_awarded)."""
     honour_id = command.get("id") or new_id()
     settle(lambda: store.view.is_known(command["nominee_id"]))
+    if not (store.view.is_known(command["nominee_id"]) or store.view.member(command["nominee_id"]) is not None):
+        # Before making its category: a nominee not known yet is retried, and nothing is left behind.
+        raise NotFound(f"{command['nominee_id']!r} is not known (yet)",
+                       {"nominee_id": [f"unknown nominee {command['nominee_id']!r}"]})
     category_id = domain.external_category_id(command["title"], command["awarding_body"])
     if store.get_category(category_id) is None:
         category, events = domain.external_category(command["title"], command["nominee_kind"],

@@ -36,7 +36,8 @@ class HonoursService(OperationsRpc):
 
     @rpc
     def object_to(self, nomination_id: str, body: dict) -> dict:
-        return reply(lambda: handlers.object_to(self.store, nomination_id, load(COMMANDS["object_to"], body)))
+        return reply(lambda: handlers.object_to(self.store, nomination_id, load(COMMANDS["object_to"], body),
+                                                clock.today()))
 
     @rpc
     def get_nomination(self, nomination_id: str) -> dict:

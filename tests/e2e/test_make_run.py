@@ -20,13 +20,14 @@ def running(tmp_path):
         try:
             base = f"http://127.0.0.1:{port}"
             run.wait_ready(base, procs, tmp_path)
-            yield base
+            yield base, vhost.uri
         finally:
             run.stop(procs)
 
 
 def test_the_demo_is_served_by_separate_service_processes(running):
-    counts = demo.seed(running, progress=lambda line: None)
+    running, amqp_uri = running
+    counts = demo.seed(running, progress=lambda line: None, amqp_uri=amqp_uri)
     assert counts["zones"] == 6 and counts["communities"] == 12 and counts["members"] > 150
     summary = run.wait_for_summary(running, counts["members"])
     assert summary["members"]["total"] == counts["members"]
@@ -62,8 +63,15 @@ def test_the_demo_is_served_by_separate_service_processes(running):
         "findings": counts["findings"], "rectified": states["verified"],
         "overdue": states["overdue"] + states["in_progress"] + states["submitted"] + states["reopened"]}
 
+    # Honours: the 1 July commendations and the summit honour from the city (by intake).
+    honours = run.wait_for(lambda: (lambda s: s if s["honours"]["collective"] == counts["honours_collective"]
+                                    else None)(_summary(running, "wgz", "2018-01-01", "2018-12-31")))
+    assert honours, "the honours never all arrived"
+    assert honours["honours"]["individual"] == counts["honours_individual"]
+    assert honours["honours"]["by_category"]["上合组织青岛峰会服务保障工作先进集体"] == 1
+
     # Seeding again is a no-op: every write carries a client id.
-    assert demo.seed(running, progress=lambda line: None) == counts
+    assert demo.seed(running, progress=lambda line: None, amqp_uri=amqp_uri) == counts
     assert run.wait_for_summary(running, counts["members"])["members"]["total"] == counts["members"]
 
     chart = requests.get(f"{running}/api/v1/org-units/wgz-z1-c1/household-links", timeout=10).json()

@@ -130,11 +130,11 @@ def test_objections_and_rejection_through_the_handlers(store):
     decide(store, "n-f1", "approve", "2018-06-04")
     decide(store, "n-f1", "publicize", "2018-06-04")
     body = command("object_to", {"raised_on": "2018-06-06", "by": "张三", "content": "多次缺席组织生活"})
-    answer = handlers.object_to(store, "n-f1", body)
+    answer = handlers.object_to(store, "n-f1", body, TODAY)
     assert answer["body"]["objections"] == [{"raised_on": "2018-06-06", "by": "张三", "content": "多次缺席组织生活"}]
     with pytest.raises(Conflict):
         handlers.object_to(store, "n-f1", command("object_to", {"raised_on": "2018-06-12", "by": "李四",
-                                                                "content": "迟到"}))
+                                                                "content": "迟到"}), TODAY)
     rejected = decide(store, "n-f1", "reject", "2018-06-12", note="反映属实")
     assert rejected["body"]["status"] == "rejected"
     assert rejected["body"]["history"][-1] == {"status": "rejected", "on": "2018-06-12", "note": "反映属实"}
@@ -383,7 +383,7 @@ def test_refused_commands_leave_no_new_event_in_the_outbox(store, notified):
         lambda: decide(store, "n-f2", "publicize", "2018-06-01"),                  # before the last step
         lambda: decide(store, "n-f2", "publicize", "2019-01-02"),                  # in the future
         lambda: handlers.object_to(store, "n-f2", command("object_to", {"raised_on": "2018-06-05", "by": "x",
-                                                                        "content": "y"})),   # not publicized
+                                                                        "content": "y"}), TODAY),   # not publicized
     ]
     for refuse in refusals:
         with pytest.raises((Conflict, NotFound, InvalidInput)):

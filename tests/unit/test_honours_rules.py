@@ -2,7 +2,7 @@
 own read models (a MembershipView and an Eligibility built from other
 services' events), the nomination workflow through public notice (公示) to
 award, objections, and honours from higher bodies."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -164,9 +164,18 @@ def test_applicant_probationary_or_left_member_is_refused_naming_the_nominee(vie
 
 
 def test_a_member_who_left_later_may_be_nominated_for_a_year_they_served(view, facts):
-    # for a past year eligibility is judged on its last day
-    roll, _ = nominate(None, "gone", category(), view, facts, year=2017)
-    assert roll.nominations["n-gone"].history == (("nominated", D("2017-12-31"), None),)
+    # for a past year eligibility is judged on its last day (gone left on 2018-05-01)
+    roll, events = nominate(None, "gone", category(), view, facts, year=2017)
+    assert roll.nominations["n-gone"].org_unit_id == "ca" and events[0].data["year"] == 2017
+
+
+def test_a_nomination_for_a_past_year_is_dated_when_it_was_made(view, facts):
+    cat = category()
+    roll, _ = nominate(None, "f1", cat, view, facts, year=2017, today=D("2018-06-01"))
+    assert roll.nominations["n-f1"].history == (("nominated", D("2018-06-01"), None),)
+    with pytest.raises(InvalidInput) as info:                     # before the nomination was made
+        decide(roll, "n-f1", "approve", "2018-05-01", cat, view, facts)
+    assert list(info.value.errors) == ["decided_on"]
 
 
 def test_graded_unqualified_that_year_is_ineligible(view, facts):
@@ -421,15 +430,15 @@ def test_objections_are_recorded_only_while_publicized_and_within_the_notice(vie
     cat = category()
     nominated = walked_to("nominated", cat, view, facts)
     with pytest.raises(Conflict) as info:
-        domain.object_to(nominated, "n-f1", objection("2018-06-04"))
+        domain.object_to(nominated, "n-f1", objection("2018-06-04"), TODAY)
     assert list(info.value.errors) == ["raised_on"]
     roll = walked_to("publicized", cat, view, facts)              # 2018-06-04 .. 2018-06-11
     for outside in ("2018-06-03", "2018-06-12"):
         with pytest.raises(Conflict) as info:
-            domain.object_to(roll, "n-f1", objection(outside))
+            domain.object_to(roll, "n-f1", objection(outside), TODAY)
         assert list(info.value.errors) == ["raised_on"]
-    roll, events = domain.object_to(roll, "n-f1", objection("2018-06-04", by="张三", content="多次缺席组织生活"))
-    roll, _ = domain.object_to(roll, "n-f1", objection("2018-06-11"))
+    roll, events = domain.object_to(roll, "n-f1", objection("2018-06-04", by="张三", content="多次缺席组织生活"), TODAY)
+    roll, _ = domain.object_to(roll, "n-f1", objection("2018-06-11"), TODAY)
     publishable(events)
     assert [e.type for e in events] == ["objection_raised"] and events[0].org_unit_id == "ca"
     assert events[0].data == {"nomination_id": "n-f1", "category_id": cat.id, "nominee_id": "f1",
@@ -440,9 +449,9 @@ def test_objections_are_recorded_only_while_publicized_and_within_the_notice(vie
         {"raised_on": D("2018-06-11"), "by": "群众", "content": "反映问题"})
     awarded = walked_to("awarded", cat, view, facts)
     with pytest.raises(Conflict):
-        domain.object_to(awarded, "n-f1", objection("2018-06-12"))
+        domain.object_to(awarded, "n-f1", objection("2018-06-12"), TODAY)
     with pytest.raises(NotFound):
-        domain.object_to(roll, "nope", objection("2018-06-05"))
+        domain.object_to(roll, "nope", objection("2018-06-05"), TODAY)
 
 
 # -- honours from higher bodies ----------------------------------------------------------------
