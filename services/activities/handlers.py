@@ -116,9 +116,11 @@ def obliged_units(store: ActivitiesStore, unit_ids: list[str]) -> list[str]:
             if any(org.kind in domain.OBLIGED_ORG_KINDS for org in store.view.party_orgs_of(u))]
 
 
-def compliance(store: ActivitiesStore, unit_id: str, start: date, end: date, today: date) -> dict:
+def compliance(store: ActivitiesStore, unit_id: str, start: date, end: date, today: date,
+               settle: Settle = wait_briefly) -> dict:
     """Per obliged unit of the subtree, kind and period: due, held, and missed
     (nothing held in a period that has closed). Nothing is due before OBLIGATIONS_FROM."""
+    _settle_unit(store, unit_id, settle)
     if not store.view.is_known(unit_id):
         raise NotFound(f"org unit {unit_id!r} does not exist", {"org_unit_id": [f"unknown org unit {unit_id!r}"]})
     rules = store.obligation_rules()
@@ -220,8 +222,9 @@ def get_deed(store: ActivitiesStore, deed_id: str) -> dict:
     return existing(deed_view(deed))
 
 
-def weekly_deeds(store: ActivitiesStore, unit_id: str, week: str) -> dict:
+def weekly_deeds(store: ActivitiesStore, unit_id: str, week: str, settle: Settle = wait_briefly) -> dict:
     """Deeds per member for one ISO week, and who has done none (一周一件小事)."""
+    _settle_unit(store, unit_id, settle)
     if not store.view.is_known(unit_id):
         raise NotFound(f"org unit {unit_id!r} does not exist", {"org_unit_id": [f"unknown org unit {unit_id!r}"]})
     start, end = domain.week_bounds(week)

@@ -454,11 +454,15 @@ class GatewayService:
     def rejections(self, request):
         limit = min(max(int(request.args.get("limit", 100) or 100), 1), 1000) \
             if str(request.args.get("limit", "100")).isdigit() else 100
-        found = []
+        found, unavailable = [], []
         for name in BACKENDS:
-            found.extend(call(getattr(self, name).rejections, limit))
+            try:
+                found.extend(call(getattr(self, name).rejections, limit))
+            except (UnknownService, amqp.exceptions.ChannelError, eventlet.Timeout):
+                unavailable.append(name)   # say so, and list what the others hold
         found.sort(key=lambda r: r["rejected_at"], reverse=True)
-        return json_response({"rejections": found[:limit], "count": len(found[:limit])})
+        return json_response({"rejections": found[:limit], "count": len(found[:limit]),
+                              "unavailable": unavailable})
 
 
 def _broker_reachable(uri: str) -> bool:

@@ -8,7 +8,7 @@ from tests.support.system import eventually, intake_envelope
 
 
 def test_force_closed_connections_lose_nothing_and_double_nothing(system, vhost):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     eventually(lambda: system.summary("wgz").get("members") is not None, message="tree in reporting")
     total = 600

@@ -4,7 +4,7 @@ import pytest
 
 @pytest.fixture
 def running(system):
-    system.start("membership", "activities", "inspections", "honours", "reporting", "gateway")
+    system.start()
     for body in ({"id": "wgz", "name": "王哥庄街道", "level": "street"},
                  {"id": "za", "name": "第一管区", "level": "zone", "parent_id": "wgz"},
                  {"id": "zb", "name": "第二管区", "level": "zone", "parent_id": "wgz"},

@@ -6,7 +6,7 @@ from tests.integration.test_http_to_report import MEMBER, seed_tree
 
 @pytest.fixture
 def running(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     return system
 

@@ -23,7 +23,7 @@ def stored_events(system, event_type="member_registered") -> int:
 
 
 def test_events_published_while_the_consumer_is_down_are_applied_once_on_return(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     eventually(lambda: system.summary("wgz").get("members") is not None, message="tree in reporting")
     system.stop("reporting")
@@ -59,7 +59,7 @@ def test_a_domain_event_delivered_twice_has_one_effect(system):
 
 
 def test_the_same_intake_event_id_twice_registers_one_member(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     env = intake_envelope("member_registered", member_body(1))
     system.publish_intake([env, env])
@@ -72,7 +72,7 @@ def test_the_same_intake_event_id_twice_registers_one_member(system):
 
 
 def test_invalid_intake_events_are_dead_lettered_with_reason_and_the_next_still_applies(system, vhost):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     bad_data = intake_envelope("member_registered", {**member_body(1), "gender": "robot", "id_number": "123"})
     not_json = b'{"event_type": "member_registered", this is not json'
@@ -103,7 +103,7 @@ def test_an_event_whose_handler_always_raises_is_dead_lettered_and_the_rest_appl
         return original(self, data)
 
     monkeypatch.setattr(membership_view.MembershipView, "_on_member_registered", poisoned)
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     system.post("/members", {"id": "p1", **member_body(0), "name": "毒"})
     for i in range(5):
@@ -118,7 +118,7 @@ def test_an_event_whose_handler_always_raises_is_dead_lettered_and_the_rest_appl
 
 
 def test_intake_of_an_unknown_event_type_is_rejected_not_dropped(system, vhost):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     env = intake_envelope("weather_reported", {"sky": "blue"}, org_unit_id="wgz")
     system.publish_intake([env])
     rejection = eventually(lambda: [r for r in system.get("/rejections").json()["rejections"]
@@ -128,7 +128,7 @@ def test_intake_of_an_unknown_event_type_is_rejected_not_dropped(system, vhost):
 
 
 def test_an_intake_member_for_a_unit_registered_a_moment_later_is_applied(system, vhost):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     env = intake_envelope("member_registered", member_body(1, unit="c-late"))
     system.publish_intake([env])
@@ -146,7 +146,7 @@ def _year(year: int):
 
 
 def test_a_rejected_intake_event_keeps_no_personal_data_in_clear(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     env = intake_envelope("member_registered", {**member_body(1), "gender": "robot",
                                                 "id_number": "11010519491231002X", "phone": "13912345678"})

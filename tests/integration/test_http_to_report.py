@@ -15,7 +15,7 @@ MEMBER = {"id": "m1", "name": "张三", "gender": "male", "birth_date": "1970-01
 
 
 def test_member_registered_over_http_appears_in_summary(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     response = system.post("/members", MEMBER)
     assert response.status_code == 201
@@ -31,7 +31,7 @@ def test_member_registered_over_http_appears_in_summary(system):
 
 
 def test_the_same_client_id_creates_once(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     seed_tree(system)
     first = system.post("/members", MEMBER)
     again = system.post("/members", MEMBER)
@@ -45,7 +45,7 @@ def test_the_same_client_id_creates_once(system):
 
 
 def test_openapi_health_and_readiness(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     spec = system.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/members" in spec["paths"] and "/api/v1/reports/summary" in spec["paths"]

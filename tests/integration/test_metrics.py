@@ -11,7 +11,7 @@ def value(name, **labels):
 
 
 def test_consumed_events_are_counted_by_type_and_outcome(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     ok_before = value("lianxin_events_total", service="reporting", queue="reporting.events",
                       event_type="member_registered", outcome="ok")
     dup_before = value("lianxin_events_total", service="membership", queue="membership.intake",
@@ -39,7 +39,7 @@ def test_consumed_events_are_counted_by_type_and_outcome(system):
 
 
 def test_the_gateway_serves_metrics(system):
-    system.start("membership", "activities", "reporting", "gateway")
+    system.start()
     system.http("GET", "/healthz")
     system.get("/members/nobody")
     text = system.http("GET", "/metrics").text

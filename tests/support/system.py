@@ -61,7 +61,8 @@ class System:
 
     # -- lifecycle --------------------------------------------------------------
     def start(self, *names: str) -> "System":
-        for name in names:
+        """Start these services (default: all of them, as deployed)."""
+        for name in names or tuple(SERVICES):
             container = ServiceContainer(SERVICES[name], self.config)
             container.start()
             self.containers[name] = container
