@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from lianxin.catalog.activities import DIRECTOR_ROLES, SECRETARY_ROLES  # noqa: F401 - re-exported for reports
+from lianxin.domain import DomainEvent, not_future, raise_if
 from lianxin.errors import Conflict, InvalidInput, NotFound
 
 # Defaults of 三会一课 and the rest (DESIGN.md); configurable per kind and organisation.
@@ -22,23 +23,6 @@ DEFAULT_FREQUENCIES = {
 OBLIGED_ORG_KINDS = ("committee", "general_branch", "branch")
 # Points are for deeds done, never for logins or time spent online.
 NO_POINT_CATEGORIES = ("login", "online_time")
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    type: str
-    data: dict
-    org_unit_id: str | None
-
-
-def _not_future(errors: dict, name: str, day: date, today: date) -> None:
-    if day > today:
-        errors.setdefault(name, []).append("is in the future")
-
-
-def _raise(errors: dict, detail: str) -> None:
-    if errors:
-        raise InvalidInput(detail, errors)
 
 
 def _known_unit(view, unit_id: str, field_name: str = "org_unit_id") -> None:
@@ -97,8 +81,8 @@ def record_activity(activity: Activity, command: dict, view, today: date) -> tup
         raise Conflict(f"activity {activity.id!r} is {activity.status} already", {"status": [activity.status]})
     held_on = command["held_on"]
     errors: dict = {}
-    _not_future(errors, "held_on", held_on, today)
-    _raise(errors, "the date is not possible")
+    not_future(errors, "held_on", held_on, today)
+    raise_if(errors, "the date is not possible")
 
     units = set(view.subtree(activity.org_unit_id))
     attendees = list(dict.fromkeys(command["attendee_ids"]))
@@ -123,7 +107,7 @@ def record_activity(activity: Activity, command: dict, view, today: date) -> tup
                         if s.get("member_id") and not belongs(view, s["member_id"], units, held_on)]
     if unknown_speakers:
         errors["speakers"] = [f"not members of {activity.org_unit_id!r}: " + ", ".join(unknown_speakers[:20])]
-    _raise(errors, "the attendance does not fit the organisation")
+    raise_if(errors, "the attendance does not fit the organisation")
 
     expected = None
     if activity.kind == "members_meeting":
@@ -156,8 +140,8 @@ def cancel_activity(activity: Activity, command: dict, today: date) -> tuple[Act
         raise Conflict(f"activity {activity.id!r} is {activity.status} and cannot be cancelled",
                        {"status": [activity.status]})
     errors: dict = {}
-    _not_future(errors, "cancelled_on", command["cancelled_on"], today)
-    _raise(errors, "the date is not possible")
+    not_future(errors, "cancelled_on", command["cancelled_on"], today)
+    raise_if(errors, "the date is not possible")
     cancelled = replace(activity, status="cancelled", cancelled_on=command["cancelled_on"],
                         cancel_reason=command["reason"])
     return cancelled, [DomainEvent("activity_cancelled", {
@@ -367,8 +351,8 @@ def record_deed(deed_id: str, command: dict, view, today: date, points: int) -> 
         raise NotFound(f"member {member_id!r} does not exist", {"member_id": [f"unknown member {member_id!r}"]})
     done_on = command["done_on"]
     errors: dict = {}
-    _not_future(errors, "done_on", done_on, today)
-    _raise(errors, "the date is not possible")
+    not_future(errors, "done_on", done_on, today)
+    raise_if(errors, "the date is not possible")
     if not facts.counted_on(done_on):
         raise Conflict(f"{member_id!r} was not an active member on {done_on.isoformat()}",
                        {"member_id": ["not an active member on done_on"]})
@@ -390,10 +374,10 @@ def decide_deed(deed: Deed, command: dict, today: date) -> tuple[Deed, list[Doma
     if deed.status != "recorded":
         raise Conflict(f"deed {deed.id!r} was {deed.status} already", {"decision": [deed.status]})
     errors: dict = {}
-    _not_future(errors, "decided_on", command["decided_on"], today)
+    not_future(errors, "decided_on", command["decided_on"], today)
     if command["decided_on"] < deed.done_on:
         errors.setdefault("decided_on", []).append("is before the deed was done")
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     decided = replace(deed, status=command["decision"], decided_on=command["decided_on"], note=command.get("note"))
     return decided, [DomainEvent(f"deed_{command['decision']}", {
         "deed_id": deed.id, "member_id": deed.member_id, "org_unit_id": deed.org_unit_id,
@@ -428,8 +412,8 @@ def _case_data(case: Case) -> dict:
 def open_case(case_id: str, command: dict, view, today: date) -> tuple[Case, list[DomainEvent]]:
     _known_unit(view, command["org_unit_id"])
     errors: dict = {}
-    _not_future(errors, "opened_on", command["opened_on"], today)
-    _raise(errors, "the date is not possible")
+    not_future(errors, "opened_on", command["opened_on"], today)
+    raise_if(errors, "the date is not possible")
     case = Case(case_id, command["kind"], command["org_unit_id"], command["opened_on"], command["summary"],
                 command.get("owner"), command.get("team"), command.get("campaign"))
     return case, [DomainEvent("case_opened", {**_case_data(case), "opened_on": case.opened_on,
@@ -443,7 +427,7 @@ def _open_for(case: Case, action: str) -> None:
 
 
 def _date_after(errors: dict, name: str, day: date, case: Case, today: date) -> None:
-    _not_future(errors, name, day, today)
+    not_future(errors, name, day, today)
     earliest = case.started_on or case.opened_on
     if day < earliest:
         errors.setdefault(name, []).append(f"is before the case was {'started' if case.started_on else 'opened'}"
@@ -455,7 +439,7 @@ def start_case(case: Case, command: dict, today: date) -> tuple[Case, list[Domai
         raise Conflict(f"case {case.id!r} is {case.status}; only an opened case starts", {"status": [case.status]})
     errors: dict = {}
     _date_after(errors, "started_on", command["started_on"], case, today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     started = replace(case, status="in_progress", started_on=command["started_on"],
                       owner=command.get("owner") or case.owner)
     return started, [DomainEvent("case_started", {**_case_data(case), "started_on": started.started_on,
@@ -466,7 +450,7 @@ def resolve_case(case: Case, command: dict, today: date) -> tuple[Case, list[Dom
     _open_for(case, "resolved")
     errors: dict = {}
     _date_after(errors, "resolved_on", command["resolved_on"], case, today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     resolved = replace(case, status="resolved", resolved_on=command["resolved_on"], outcome=command["outcome"])
     return resolved, [DomainEvent("case_resolved", {**_case_data(case), "resolved_on": resolved.resolved_on,
                                                     "outcome": resolved.outcome}, case.org_unit_id)]
@@ -476,7 +460,7 @@ def close_case(case: Case, command: dict, today: date) -> tuple[Case, list[Domai
     _open_for(case, "closed")
     errors: dict = {}
     _date_after(errors, "closed_on", command["closed_on"], case, today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     closed = replace(case, status="closed", closed_on=command["closed_on"], close_reason=command["reason"])
     return closed, [DomainEvent("case_closed", {**_case_data(case), "closed_on": closed.closed_on,
                                                 "reason": closed.close_reason}, case.org_unit_id)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from lianxin.commands import Settle, create_once, envelopes, intake_result, new_id, no_wait, retrying, wait_briefly
+from lianxin.commands import outcomes, Settle, create_once, envelopes, intake_result, new_id, no_wait, retrying, wait_briefly
 from lianxin.consumer import Result
 from lianxin.errors import NotFound
 from lianxin.replies import created, existing
@@ -296,14 +296,7 @@ def get_case(store: ActivitiesStore, case_id: str) -> dict:
 # -- events in: membership's facts, and intake ---------------------------------------------
 
 def apply_membership_events(store: ActivitiesStore, events) -> list[Result]:
-    fresh = store.apply_membership_events(events)
-    seen: set = set()
-    results = []
-    for event in events:
-        new = event.event_id in fresh and event.event_id not in seen
-        seen.add(event.event_id)
-        results.append(Result.ok() if new else Result.duplicate())
-    return results
+    return outcomes(events, store.apply_membership_events(events))
 
 
 def intake(store: ActivitiesStore, events, today: date) -> list[Result]:

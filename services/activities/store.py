@@ -14,32 +14,20 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pymongo
 
-from lianxin.catalog import CATALOG, InvalidEvent
 from lianxin.errors import StaleWrite
 from lianxin.membership_view import MembershipView
-from lianxin.store import ServiceDb, insert_many_new
+from lianxin.store import stored_events, ServiceDb, as_day, insert_many_new, stored_day, utc_now
 
 from .domain import Activity, AppraisalSheet, Case, Deed, iso_week
 
 log = logging.getLogger("lianxin.activities")
 
 
-def _day(value) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
 
-
-def _stored(value: date | None):
-    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class ActivitiesStore:
@@ -77,12 +65,7 @@ class ActivitiesStore:
     def rebuild_view(self) -> None:
         started = time.perf_counter()
         view = MembershipView()
-        batch = []
-        for doc in self.db["membership_events"].find({}, {"envelope": 1}):
-            try:
-                batch.append(CATALOG.validate(doc["envelope"]))
-            except InvalidEvent as exc:
-                log.error("membership event %s no longer validates: %s", doc["_id"], exc.errors)
+        batch = stored_events(self.db["membership_events"])
         view.apply(batch)
         self.view = view
         log.info("membership view rebuilt from %d events in %.2fs", len(batch), time.perf_counter() - started)
@@ -101,7 +84,7 @@ class ActivitiesStore:
 
     def add_activity(self, activity: Activity, fingerprint: str, events: list[dict]) -> None:
         doc = self._activity_doc(activity)
-        doc.update({"_id": activity.id, "request_hash": fingerprint, "created_at": _now()})
+        doc.update({"_id": activity.id, "request_hash": fingerprint, "created_at": utc_now()})
         self.db.insert_with_events("activities", doc, events)
 
     def save_activity(self, old: Activity, new: Activity, events: list[dict]) -> None:
@@ -114,25 +97,25 @@ class ActivitiesStore:
     def held_dates(self, unit_id: str) -> dict[str, list[date]]:
         out: dict[str, list[date]] = {}
         for doc in self.db["activities"].find({"org_unit_id": unit_id, "status": "held"}, {"kind": 1, "held_on": 1}):
-            out.setdefault(doc["kind"], []).append(_day(doc["held_on"]))
+            out.setdefault(doc["kind"], []).append(as_day(doc["held_on"]))
         return out
 
     @staticmethod
     def _activity_doc(a: Activity) -> dict:
         return {"kind": a.kind, "title": a.title, "org_unit_id": a.org_unit_id,
-                "scheduled_for": _stored(a.scheduled_for), "series": a.series, "session_no": a.session_no,
-                "status": a.status, "held_on": _stored(a.held_on), "attendee_ids": list(a.attendee_ids),
+                "scheduled_for": stored_day(a.scheduled_for), "series": a.series, "session_no": a.session_no,
+                "status": a.status, "held_on": stored_day(a.held_on), "attendee_ids": list(a.attendee_ids),
                 "absentees": list(a.absentees), "speakers": list(a.speakers), "minutes": a.minutes,
-                "expected": a.expected, "cancelled_on": _stored(a.cancelled_on), "cancel_reason": a.cancel_reason,
+                "expected": a.expected, "cancelled_on": stored_day(a.cancelled_on), "cancel_reason": a.cancel_reason,
                 "version": a.version}
 
     @staticmethod
     def activity(doc: dict) -> Activity:
-        return Activity(doc["_id"], doc["kind"], doc["title"], doc["org_unit_id"], _day(doc["scheduled_for"]),
+        return Activity(doc["_id"], doc["kind"], doc["title"], doc["org_unit_id"], as_day(doc["scheduled_for"]),
                         doc.get("series"), doc.get("session_no"), doc.get("status", "scheduled"),
-                        _day(doc.get("held_on")), tuple(doc.get("attendee_ids", ())),
+                        as_day(doc.get("held_on")), tuple(doc.get("attendee_ids", ())),
                         tuple(doc.get("absentees", ())), tuple(doc.get("speakers", ())), doc.get("minutes"),
-                        doc.get("expected"), _day(doc.get("cancelled_on")), doc.get("cancel_reason"),
+                        doc.get("expected"), as_day(doc.get("cancelled_on")), doc.get("cancel_reason"),
                         doc.get("version", 0))
 
     # -- obligations -------------------------------------------------------------------------
@@ -142,7 +125,7 @@ class ActivitiesStore:
     def set_obligation_rule(self, command: dict, events: list[dict]) -> None:
         rule_id = f"{command.get('org_unit_id') or '*'}:{command['kind']}"
         fields = {"org_unit_id": command.get("org_unit_id"), "kind": command["kind"],
-                  "frequency": command["frequency"], "updated_at": _now()}
+                  "frequency": command["frequency"], "updated_at": utc_now()}
         if not self.db.update_with_events("obligation_rules", {"_id": rule_id}, {"$set": fields}, events):
             try:
                 self.db.insert_with_events("obligation_rules", {"_id": rule_id, **fields}, events)
@@ -152,7 +135,7 @@ class ActivitiesStore:
     def record_missed(self, events_by_key: list[tuple[str, dict]]) -> int:
         """Insert each (key, envelope) once; returns how many were new."""
         return len(self.db.insert_many_with_events(
-            "obligations_missed", [({"_id": key, "recorded_at": _now()}, [env]) for key, env in events_by_key]))
+            "obligations_missed", [({"_id": key, "recorded_at": utc_now()}, [env]) for key, env in events_by_key]))
 
     def missed_keys(self) -> set[str]:
         return {d["_id"] for d in self.db["obligations_missed"].find({}, {"_id": 1})}
@@ -190,7 +173,7 @@ class ActivitiesStore:
     def add_deeds(self, deeds: list[tuple[Deed, str, list[dict]]]) -> set:
         """Insert new deeds in one round trip; returns the ids inserted (others existed)."""
         return self.db.insert_many_with_events("deeds", [
-            ({**self._deed_doc(deed), "_id": deed.id, "request_hash": fingerprint, "created_at": _now()}, events)
+            ({**self._deed_doc(deed), "_id": deed.id, "request_hash": fingerprint, "created_at": utc_now()}, events)
             for deed, fingerprint, events in deeds])
 
     def save_deed(self, old: Deed, new: Deed, events: list[dict]) -> None:
@@ -204,16 +187,16 @@ class ActivitiesStore:
 
     @staticmethod
     def _deed_doc(d: Deed) -> dict:
-        return {"member_id": d.member_id, "org_unit_id": d.org_unit_id, "done_on": _stored(d.done_on),
+        return {"member_id": d.member_id, "org_unit_id": d.org_unit_id, "done_on": stored_day(d.done_on),
                 "week": iso_week(d.done_on), "category": d.category, "description": d.description,
                 "recorded_by": d.recorded_by, "household_id": d.household_id, "points": d.points,
-                "status": d.status, "decided_on": _stored(d.decided_on), "note": d.note}
+                "status": d.status, "decided_on": stored_day(d.decided_on), "note": d.note}
 
     @staticmethod
     def deed(doc: dict) -> Deed:
-        return Deed(doc["_id"], doc["member_id"], doc["org_unit_id"], _day(doc["done_on"]), doc["category"],
+        return Deed(doc["_id"], doc["member_id"], doc["org_unit_id"], as_day(doc["done_on"]), doc["category"],
                     doc["description"], doc["recorded_by"], doc.get("household_id"), doc.get("points", 0),
-                    doc.get("status", "recorded"), _day(doc.get("decided_on")), doc.get("note"))
+                    doc.get("status", "recorded"), as_day(doc.get("decided_on")), doc.get("note"))
 
     # -- cases ------------------------------------------------------------------------------------
     def case_doc(self, case_id: str) -> dict | None:
@@ -225,7 +208,7 @@ class ActivitiesStore:
 
     def add_case(self, case: Case, fingerprint: str, events: list[dict]) -> None:
         self.db.insert_with_events("cases", {**self._case_doc(case), "_id": case.id, "request_hash": fingerprint,
-                                             "created_at": _now()}, events)
+                                             "created_at": utc_now()}, events)
 
     def save_case(self, old: Case, new: Case, events: list[dict], applied_event: str | None = None) -> None:
         doc = self._case_doc(new)
@@ -242,14 +225,14 @@ class ActivitiesStore:
 
     @staticmethod
     def _case_doc(c: Case) -> dict:
-        return {"kind": c.kind, "org_unit_id": c.org_unit_id, "opened_on": _stored(c.opened_on), "summary": c.summary,
+        return {"kind": c.kind, "org_unit_id": c.org_unit_id, "opened_on": stored_day(c.opened_on), "summary": c.summary,
                 "owner": c.owner, "team": c.team, "campaign": c.campaign, "status": c.status,
-                "started_on": _stored(c.started_on), "resolved_on": _stored(c.resolved_on), "outcome": c.outcome,
-                "closed_on": _stored(c.closed_on), "close_reason": c.close_reason, "version": c.version}
+                "started_on": stored_day(c.started_on), "resolved_on": stored_day(c.resolved_on), "outcome": c.outcome,
+                "closed_on": stored_day(c.closed_on), "close_reason": c.close_reason, "version": c.version}
 
     @staticmethod
     def case(doc: dict) -> Case:
-        return Case(doc["_id"], doc["kind"], doc["org_unit_id"], _day(doc["opened_on"]), doc["summary"],
+        return Case(doc["_id"], doc["kind"], doc["org_unit_id"], as_day(doc["opened_on"]), doc["summary"],
                     doc.get("owner"), doc.get("team"), doc.get("campaign"), doc.get("status", "opened"),
-                    _day(doc.get("started_on")), _day(doc.get("resolved_on")), doc.get("outcome"),
-                    _day(doc.get("closed_on")), doc.get("close_reason"), doc.get("version", 0))
+                    as_day(doc.get("started_on")), as_day(doc.get("resolved_on")), doc.get("outcome"),
+                    as_day(doc.get("closed_on")), doc.get("close_reason"), doc.get("version", 0))

@@ -202,6 +202,17 @@ ROUTES = (
     # reporting
     Route("GET", f"{BASE}/reports/summary", "Summary figures for an org unit subtree and period", "reporting",
           query=SummaryQuery, responses={200: "the summary", 400: "invalid query", 404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/summary.csv", "The summary as CSV (UTF-8 with BOM)", "reporting",
+          query=SummaryQuery, responses={200: "text/csv", 400: "invalid query", 404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/summary.xlsx", "The summary as an XLSX workbook", "reporting",
+          query=SummaryQuery, responses={200: "the workbook", 400: "invalid query", 404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/narrative",
+          "The summary as Chinese prose in the style of the source article (text/plain, or JSON on Accept)",
+          "reporting", query=SummaryQuery, responses={200: "the narrative", 400: "invalid query",
+                                                      404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/freshness",
+          "How far behind the reports are: events applied, the last one's time, queue backlogs", "reporting",
+          responses={200: "freshness"}),
     Route("GET", f"{BASE}/rejections", "Events rejected by any service, newest first", "operations",
           responses={200: "rejections"}),
 )

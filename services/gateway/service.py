@@ -34,6 +34,7 @@ from services.activities.schemas import COMMANDS as ACTIVITIES, QUERIES as ACTIV
 from services.honours.schemas import COMMANDS as HONOURS, QUERIES as HONOUR_QUERIES
 from services.inspections.schemas import COMMANDS as INSPECTIONS
 from services.membership.schemas import COMMANDS as MEMBERSHIP
+from services.reporting import exports, narrative
 from services.reporting.schemas import SummaryQuery
 
 log = logging.getLogger("lianxin.gateway")
@@ -449,6 +450,41 @@ class GatewayService:
     def summary(self, request):
         return self._query(request, "reporting", "summary", SUMMARY_QUERY)
 
+    @http("GET", f"{BASE}/reports/summary.csv")
+    @endpoint(f"{BASE}/reports/summary.csv")
+    def summary_csv(self, request):
+        summary = self._summary(request)
+        return Response(exports.summary_csv(summary), mimetype="text/csv",
+                        headers={"Content-Disposition": _attachment(summary, "csv")})
+
+    @http("GET", f"{BASE}/reports/summary.xlsx")
+    @endpoint(f"{BASE}/reports/summary.xlsx")
+    def summary_xlsx(self, request):
+        summary = self._summary(request)
+        return Response(exports.summary_xlsx(summary, summary.get("org_unit_name")), mimetype=XLSX,
+                        headers={"Content-Disposition": _attachment(summary, "xlsx")})
+
+    @http("GET", f"{BASE}/reports/narrative")
+    @endpoint(f"{BASE}/reports/narrative")
+    def summary_narrative(self, request):
+        summary = self._summary(request)
+        text = narrative.narrative(summary, summary.get("org_unit_name") or summary["org_unit_id"])
+        if "application/json" in (request.headers.get("Accept") or ""):
+            return json_response({"org_unit_id": summary["org_unit_id"], "from": summary["from"],
+                                  "to": summary["to"], "text": text})
+        return Response(text, mimetype="text/plain")
+
+    def _summary(self, request) -> dict:
+        """The summary, for the renderings of it (the same figures, other forms)."""
+        query = request.args.to_dict()
+        load(SUMMARY_QUERY, query)
+        return unwrap(call(self.reporting.summary, query))[1]
+
+    @http("GET", f"{BASE}/reports/freshness")
+    @endpoint(f"{BASE}/reports/freshness")
+    def freshness(self, request):
+        return forward(self.reporting.freshness)
+
     @http("GET", f"{BASE}/rejections")
     @endpoint(f"{BASE}/rejections")
     def rejections(self, request):
@@ -463,6 +499,15 @@ class GatewayService:
         found.sort(key=lambda r: r["rejected_at"], reverse=True)
         return json_response({"rejections": found[:limit], "count": len(found[:limit]),
                               "unavailable": unavailable})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(summary: dict, extension: str) -> str:
+    from urllib.parse import quote
+    name = f"summary-{summary['org_unit_id']}-{summary['from']}-{summary['to']}.{extension}"
+    return f"attachment; filename*=UTF-8''{quote(name)}"
 
 
 def _broker_reachable(uri: str) -> bool:

@@ -12,14 +12,8 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+from lianxin.domain import DomainEvent
 from lianxin.errors import Conflict, InvalidInput, NotFound
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    type: str
-    data: dict
-    org_unit_id: str | None
 
 
 def add_working_days(day: date, days: int) -> date:

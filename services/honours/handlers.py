@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from lianxin.commands import Settle, create_once, envelopes, intake_result, new_id, no_wait, retrying, wait_briefly
+from lianxin.commands import outcomes, Settle, create_once, envelopes, intake_result, new_id, no_wait, retrying, wait_briefly
 from lianxin.consumer import Result
 from lianxin.errors import NotFound
 from lianxin.replies import existing
@@ -145,14 +145,7 @@ def register(store: HonoursStore, unit_id: str | None, year: int | None, member_
 
 
 def apply_events(store: HonoursStore, events) -> list[Result]:
-    fresh = store.apply_events(events)
-    seen: set = set()
-    results = []
-    for event in events:
-        new = event.event_id in fresh and event.event_id not in seen
-        seen.add(event.event_id)
-        results.append(Result.ok() if new else Result.duplicate())
-    return results
+    return outcomes(events, store.apply_events(events))
 
 
 def intake(store: HonoursStore, events) -> list[Result]:

@@ -11,29 +11,19 @@ inputs      other services' events this service decides eligibility from
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
 
 import pymongo
 
-from lianxin.catalog import CATALOG, InvalidEvent
 from lianxin.errors import StaleWrite
 from lianxin.fields import parse_aware_datetime
 from lianxin.membership_view import MembershipView
-from lianxin.store import ServiceDb, insert_many_new
+from lianxin.store import stored_events, ServiceDb, as_day, insert_many_new, stored_day
 
 from .domain import EVENT_TYPES, Category, Eligibility, Nomination, Roll
 
 log = logging.getLogger("lianxin.honours")
 
 
-def _day(value) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
-
-
-def _stored(value: date | None):
-    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
 
 
 class HonoursStore:
@@ -62,13 +52,7 @@ class HonoursStore:
 
     def rebuild(self) -> None:
         self.view, self.eligibility = MembershipView(), Eligibility()
-        batch = []
-        for doc in self.db["inputs"].find({}, {"envelope": 1}):
-            try:
-                batch.append(CATALOG.validate(doc["envelope"]))
-            except InvalidEvent as exc:
-                log.error("event %s no longer validates: %s", doc["_id"], exc.errors)
-        self._fold(batch)
+        self._fold(stored_events(self.db["inputs"]))
 
     # -- categories --------------------------------------------------------------------
     def category_doc(self, category_id: str) -> dict | None:
@@ -138,14 +122,14 @@ class HonoursStore:
 def _nomination_doc(n: Nomination) -> dict:
     return {"id": n.id, "category_id": n.category_id, "nominee_id": n.nominee_id, "nominee_kind": n.nominee_kind,
             "org_unit_id": n.org_unit_id, "year": n.year, "reason": n.reason, "status": n.status,
-            "notice_ends_on": _stored(n.notice_ends_on), "awarded_on": _stored(n.awarded_on),
-            "objections": [{**o, "raised_on": _stored(o["raised_on"])} for o in n.objections],
-            "history": [{"status": s, "on": _stored(d), "note": note} for s, d, note in n.history]}
+            "notice_ends_on": stored_day(n.notice_ends_on), "awarded_on": stored_day(n.awarded_on),
+            "objections": [{**o, "raised_on": stored_day(o["raised_on"])} for o in n.objections],
+            "history": [{"status": s, "on": stored_day(d), "note": note} for s, d, note in n.history]}
 
 
 def _nomination(d: dict) -> Nomination:
     return Nomination(d["id"], d["category_id"], d["nominee_id"], d["nominee_kind"], d["org_unit_id"], d["year"],
-                      d.get("reason"), d.get("status", "nominated"), _day(d.get("notice_ends_on")),
-                      _day(d.get("awarded_on")),
-                      tuple({**o, "raised_on": _day(o["raised_on"])} for o in d.get("objections", ())),
-                      tuple((h["status"], _day(h["on"]), h.get("note")) for h in d.get("history", ())))
+                      d.get("reason"), d.get("status", "nominated"), as_day(d.get("notice_ends_on")),
+                      as_day(d.get("awarded_on")),
+                      tuple({**o, "raised_on": as_day(o["raised_on"])} for o in d.get("objections", ())),
+                      tuple((h["status"], as_day(h["on"]), h.get("note")) for h in d.get("history", ())))

@@ -10,27 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from lianxin.domain import DomainEvent, not_future, raise_if
 from lianxin.errors import Conflict, InvalidInput, NotFound
 
 WARNING_DAYS = (20, 10)          # rectification_due_soon this many days before the due date
 OPEN = ("confirmed", "planned", "in_progress", "submitted", "reopened")
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    type: str
-    data: dict
-    org_unit_id: str | None
-
-
-def _not_future(errors: dict, name: str, day: date, today: date) -> None:
-    if day > today:
-        errors.setdefault(name, []).append("is in the future")
-
-
-def _raise(errors: dict, detail: str) -> None:
-    if errors:
-        raise InvalidInput(detail, errors)
 
 
 # -- checklists ------------------------------------------------------------------------
@@ -178,8 +162,8 @@ def _in_round(rnd: Round, unit_id: str, on: date, date_field: str, today: date) 
         errors["org_unit_id"] = [f"{unit_id!r} is outside the round's scope"]
     if on < rnd.starts_on:
         errors.setdefault(date_field, []).append(f"is before the round began ({rnd.starts_on.isoformat()})")
-    _not_future(errors, date_field, on, today)
-    _raise(errors, "the assessment does not fit the round")
+    not_future(errors, date_field, on, today)
+    raise_if(errors, "the assessment does not fit the round")
 
 
 def score(items: tuple, scores: dict) -> float:
@@ -205,7 +189,7 @@ def assess(rnd: Round, assessment_id: str, command: dict, finding_ids: list[str]
             errors[f"scores.{name}"] = ["not an item of the round's checklist"]
         elif not 0 <= value <= by_name[name]["max_score"]:
             errors[f"scores.{name}"] = [f"must be between 0 and {by_name[name]['max_score']:g}"]
-    _raise(errors, "the scores do not fit the checklist")
+    raise_if(errors, "the scores do not fit the checklist")
 
     total = score(rnd.items, scores)
     assessment = {"id": assessment_id, "inspected_on": on, "scores": dict(scores), "total": total,
@@ -255,7 +239,7 @@ def _change(rnd: Round, finding: Finding, **changes) -> Round:
 
 
 def _dated(errors: dict, name: str, day: date, not_before: date, what: str, today: date) -> None:
-    _not_future(errors, name, day, today)
+    not_future(errors, name, day, today)
     if day < not_before:
         errors.setdefault(name, []).append(f"is before {what} ({not_before.isoformat()})")
 
@@ -268,7 +252,7 @@ def decide_finding(rnd: Round, finding_id: str, command: dict, today: date) -> t
                        {"decision": [f"the finding is {finding.status}"]})
     errors: dict = {}
     _dated(errors, "decided_on", command["decided_on"], finding.found_on, "the finding", today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     status = "confirmed" if command["decision"] == "confirm" else "dismissed"
     changed = _change(rnd, finding, _history=(status, command["decided_on"], command.get("note")))
     return changed, [DomainEvent(f"finding_{status}", {**_finding_data(rnd, finding),
@@ -298,7 +282,7 @@ def start_rectification(rnd: Round, finding_id: str, command: dict, today: date)
                        {"status": [finding.status]})
     errors: dict = {}
     _dated(errors, "started_on", command["started_on"], finding.found_on, "the finding", today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     changed = _change(rnd, finding, started_on=command["started_on"],
                       _history=("in_progress", command["started_on"], None))
     return changed, [DomainEvent("rectification_started", {**_finding_data(rnd, finding),
@@ -316,7 +300,7 @@ def submit_rectification(rnd: Round, finding_id: str, command: dict, today: date
     errors: dict = {}
     _dated(errors, "submitted_on", command["submitted_on"], finding.started_on or finding.found_on,
            "the work began" if finding.started_on else "the finding", today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     changed = _change(rnd, finding, submitted_on=command["submitted_on"], evidence=command["evidence"],
                       _history=("submitted", command["submitted_on"], None))
     return changed, [DomainEvent("rectification_submitted", {**_finding_data(rnd, finding),
@@ -333,7 +317,7 @@ def verify_rectification(rnd: Round, finding_id: str, command: dict, today: date
                        {"status": [finding.status]})
     errors: dict = {}
     _dated(errors, "verified_on", command["verified_on"], finding.submitted_on, "the submission", today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     on = command["verified_on"]
     if command["passed"]:
         changed = _change(rnd, finding, verified_on=on, _history=("verified", on, command.get("note")))
@@ -359,7 +343,7 @@ def follow_up(rnd: Round, finding_id: str, command: dict, today: date) -> tuple[
                        {"status": [finding.status]})
     errors: dict = {}
     _dated(errors, "visited_on", command["visited_on"], finding.verified_on, "the verification", today)
-    _raise(errors, "the date is not possible")
+    raise_if(errors, "the date is not possible")
     on = command["visited_on"]
     if not command["recurred"]:
         return replace(rnd, findings={**rnd.findings, finding.id: replace(

@@ -11,14 +11,13 @@ activity_events    activities' activity_held and obligation_missed: the
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pymongo
 
-from lianxin.catalog import CATALOG, InvalidEvent
 from lianxin.errors import StaleWrite
 from lianxin.membership_view import MembershipView
-from lianxin.store import ServiceDb, insert_many_new
+from lianxin.store import stored_events, ServiceDb, as_day, insert_many_new, stored_day, utc_now
 
 from .domain import Checklist, Finding, Round
 
@@ -26,18 +25,7 @@ log = logging.getLogger("lianxin.inspections")
 EVIDENCE_TYPES = ("activity_held", "obligation_missed")
 
 
-def _day(value) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
 
-
-def _stored(value: date | None):
-    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class InspectionsStore:
@@ -65,19 +53,13 @@ class InspectionsStore:
         self.view.apply([e for e in membership if e.event_id in fresh])
         fresh |= {d["_id"] for d in insert_many_new(self.db["activity_events"], [
             {"_id": e.event_id, "event_type": e.event_type, "org_unit_id": e.data["org_unit_id"],
-             "kind": e.data["kind"], "day": _stored(e.data.get("held_on") or e.data.get("period_end")),
+             "kind": e.data["kind"], "day": stored_day(e.data.get("held_on") or e.data.get("period_end")),
              "period": e.data.get("period")} for e in evidence])}
         return fresh
 
     def rebuild_view(self) -> None:
-        batch = []
-        for doc in self.db["membership_events"].find({}, {"envelope": 1}):
-            try:
-                batch.append(CATALOG.validate(doc["envelope"]))
-            except InvalidEvent as exc:
-                log.error("membership event %s no longer validates: %s", doc["_id"], exc.errors)
         view = MembershipView()
-        view.apply(batch)
+        view.apply(stored_events(self.db["membership_events"]))
         self.view = view
 
     def evidence(self, unit_id: str, start: date, end: date) -> dict:
@@ -85,7 +67,7 @@ class InspectionsStore:
         held: dict[str, int] = {}
         missed = []
         for doc in self.db["activity_events"].find({"org_unit_id": unit_id,
-                                                    "day": {"$gte": _stored(start), "$lte": _stored(end)}}):
+                                                    "day": {"$gte": stored_day(start), "$lte": stored_day(end)}}):
             if doc["event_type"] == "activity_held":
                 held[doc["kind"]] = held.get(doc["kind"], 0) + 1
             else:
@@ -106,7 +88,7 @@ class InspectionsStore:
         fields = {"name": new.name, "versions": {str(v): list(items) for v, items in new.versions.items()}}
         if old is None:
             self.db.insert_with_events("checklists", {"_id": new.id, "version": 1, "request_hash": fingerprint,
-                                                      "created_at": _now(), **fields}, events)
+                                                      "created_at": utc_now(), **fields}, events)
         elif not self.db.update_with_events("checklists", {"_id": old.id, "version": old.version},
                                             {"$set": {**fields, "version": old.version + 1}}, events):
             raise StaleWrite(f"checklist {old.id!r} changed meanwhile; try again")
@@ -137,7 +119,7 @@ class InspectionsStore:
         doc = self._round_doc(new)
         if old is None:
             self.db.insert_with_events("rounds", {"_id": new.id, "version": 1, "request_hash": fingerprint,
-                                                  "created_at": _now(), **doc}, events)
+                                                  "created_at": utc_now(), **doc}, events)
             return
         update = {"$set": {**doc, "version": old.version + 1}}
         if applied_event:
@@ -164,11 +146,11 @@ class InspectionsStore:
         return {
             "name": r.name, "scope_org_unit_ids": list(r.scope_org_unit_ids), "unit_ids": list(r.unit_ids),
             "checklist_id": r.checklist_id, "checklist_version": r.checklist_version, "items": list(r.items),
-            "starts_on": _stored(r.starts_on), "ends_on": _stored(r.ends_on), "inspectors": list(r.inspectors),
-            "follows_round_id": r.follows_round_id, "closed_on": _stored(r.closed_on),
+            "starts_on": stored_day(r.starts_on), "ends_on": stored_day(r.ends_on), "inspectors": list(r.inspectors),
+            "follows_round_id": r.follows_round_id, "closed_on": stored_day(r.closed_on),
             # Lists, not maps keyed by ids or item names: keys with dots or a
             # leading $ are not safe field names in MongoDB.
-            "assessments": [{**a, "org_unit_id": u, "inspected_on": _stored(a["inspected_on"]),
+            "assessments": [{**a, "org_unit_id": u, "inspected_on": stored_day(a["inspected_on"]),
                              "scores": [{"item": k, "score": v} for k, v in a["scores"].items()]}
                             for u, a in r.assessments.items()],
             "findings": [_finding_doc(f) for f in r.findings.values()],
@@ -180,10 +162,10 @@ class InspectionsStore:
     def round(doc: dict) -> Round:
         return Round(
             doc["_id"], doc["name"], tuple(doc["scope_org_unit_ids"]), tuple(doc["unit_ids"]), doc["checklist_id"],
-            doc["checklist_version"], tuple(doc["items"]), _day(doc["starts_on"]), _day(doc["ends_on"]),
-            tuple(doc.get("inspectors", ())), doc.get("follows_round_id"), _day(doc.get("closed_on")),
+            doc["checklist_version"], tuple(doc["items"]), as_day(doc["starts_on"]), as_day(doc["ends_on"]),
+            tuple(doc.get("inspectors", ())), doc.get("follows_round_id"), as_day(doc.get("closed_on")),
             {a["org_unit_id"]: {**{k: v for k, v in a.items() if k != "org_unit_id"},
-                                "inspected_on": _day(a["inspected_on"]),
+                                "inspected_on": as_day(a["inspected_on"]),
                                 "scores": {s["item"]: s["score"] for s in a["scores"]}}
              for a in doc.get("assessments", [])},
             {f["id"]: _finding(f) for f in doc.get("findings", [])},
@@ -193,16 +175,16 @@ class InspectionsStore:
 
 def _finding_doc(f: Finding) -> dict:
     return {"id": f.id, "org_unit_id": f.org_unit_id, "item": f.item, "severity": f.severity,
-            "description": f.description, "found_on": _stored(f.found_on), "status": f.status, "owner": f.owner,
-            "due_on": _stored(f.due_on), "plan": f.plan, "started_on": _stored(f.started_on),
-            "submitted_on": _stored(f.submitted_on), "evidence": f.evidence, "verified_on": _stored(f.verified_on),
-            "history": [{"status": s, "on": _stored(d), "note": n} for s, d, n in f.history],
+            "description": f.description, "found_on": stored_day(f.found_on), "status": f.status, "owner": f.owner,
+            "due_on": stored_day(f.due_on), "plan": f.plan, "started_on": stored_day(f.started_on),
+            "submitted_on": stored_day(f.submitted_on), "evidence": f.evidence, "verified_on": stored_day(f.verified_on),
+            "history": [{"status": s, "on": stored_day(d), "note": n} for s, d, n in f.history],
             "warned": list(f.warned)}
 
 
 def _finding(d: dict) -> Finding:
-    return Finding(d["id"], d["org_unit_id"], d["item"], d["severity"], d["description"], _day(d["found_on"]),
-                   d.get("status", "draft"), d.get("owner"), _day(d.get("due_on")), d.get("plan"),
-                   _day(d.get("started_on")), _day(d.get("submitted_on")), d.get("evidence"),
-                   _day(d.get("verified_on")), tuple((h["status"], _day(h["on"]), h.get("note"))
+    return Finding(d["id"], d["org_unit_id"], d["item"], d["severity"], d["description"], as_day(d["found_on"]),
+                   d.get("status", "draft"), d.get("owner"), as_day(d.get("due_on")), d.get("plan"),
+                   as_day(d.get("started_on")), as_day(d.get("submitted_on")), d.get("evidence"),
+                   as_day(d.get("verified_on")), tuple((h["status"], as_day(h["on"]), h.get("note"))
                                                      for h in d.get("history", ())), tuple(d.get("warned", ())))

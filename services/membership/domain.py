@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from lianxin.catalog.membership import LEFT_STATUSES
+from lianxin.domain import DomainEvent, not_future, raise_if
 from lianxin.errors import Conflict, InvalidInput, NotFound
 
 LEVELS = ("district", "street", "zone", "community", "grid")
@@ -24,13 +25,6 @@ PROBATION_YEARS = 1
 ACTIVIST_YEARS = 1          # at least a year as activist before becoming a candidate
 MIN_AGE = 18                # 年满十八岁 to apply
 BIRTHDAY_NOTICE_DAYS = 7
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    type: str
-    data: dict
-    org_unit_id: str | None
 
 
 def years_after(day: date, years: int) -> date:
@@ -49,16 +43,6 @@ def months_after(day: date, months: int) -> date:
         except ValueError:
             continue
     raise AssertionError("unreachable")
-
-
-def _not_future(errors: dict, name: str, day: date, today: date) -> None:
-    if day > today:
-        errors.setdefault(name, []).append("is in the future")
-
-
-def _raise(errors: dict, detail: str) -> None:
-    if errors:
-        raise InvalidInput(detail, errors)
 
 
 # -- the administrative tree -----------------------------------------------------
@@ -112,8 +96,8 @@ def move_org_unit(unit: OrgUnit, new_parent: OrgUnit | None, command: dict, toda
         raise Conflict(f"{unit.id!r} is already under {new_parent.id!r}", {"parent_id": ["unchanged"]})
     _check_level(unit.level, new_parent)
     errors: dict = {}
-    _not_future(errors, "moved_on", command["moved_on"], today)
-    _raise(errors, "the move date is not possible")
+    not_future(errors, "moved_on", command["moved_on"], today)
+    raise_if(errors, "the move date is not possible")
     moved = replace(unit, parent_id=new_parent.id, ancestors=new_parent.path)
     return moved, [DomainEvent("org_unit_moved", {
         "org_unit_id": unit.id, "from_parent_id": unit.parent_id, "to_parent_id": new_parent.id,
@@ -124,8 +108,8 @@ def rename_org_unit(unit: OrgUnit, command: dict, today: date) -> tuple[OrgUnit,
     if command["name"] == unit.name:
         raise Conflict(f"{unit.id!r} is already called {unit.name!r}", {"name": ["unchanged"]})
     errors: dict = {}
-    _not_future(errors, "renamed_on", command["renamed_on"], today)
-    _raise(errors, "the rename date is not possible")
+    not_future(errors, "renamed_on", command["renamed_on"], today)
+    raise_if(errors, "the rename date is not possible")
     return replace(unit, name=command["name"]), [DomainEvent("org_unit_renamed", {
         "org_unit_id": unit.id, "old_name": unit.name, "name": command["name"],
         "renamed_on": command["renamed_on"]}, unit.id)]
@@ -253,12 +237,12 @@ def register_member(member_id: str, command: dict, org_unit: OrgUnit | None, tod
     _check_branch(command.get("branch_id"), branch, "branch_id", org_unit)
     errors: dict[str, list[str]] = {}
     birth, stage, admitted = command["birth_date"], command["stage"], command.get("admitted_on")
-    _not_future(errors, "birth_date", birth, today)
+    not_future(errors, "birth_date", birth, today)
     probation_ends = None
     if stage in ADMITTED:
         probation_ends = years_after(admitted, PROBATION_YEARS)
         since = command.get("stage_since") or (admitted if stage == "probationary" else probation_ends)
-        _not_future(errors, "admitted_on", admitted, today)
+        not_future(errors, "admitted_on", admitted, today)
         if admitted < years_after(birth, MIN_AGE):
             errors.setdefault("admitted_on", []).append(f"is before the member turned {MIN_AGE}")
         if stage == "full" and since < probation_ends:
@@ -275,8 +259,8 @@ def register_member(member_id: str, command: dict, org_unit: OrgUnit | None, tod
             errors.setdefault("admitted_on", []).append(f"must be empty: a member at stage {stage} is not admitted yet")
         if since < years_after(birth, MIN_AGE):
             errors.setdefault("stage_since", []).append(f"is before the person turned {MIN_AGE}")
-    _not_future(errors, "stage_since", since, today)
-    _raise(errors, "the member's dates do not fit together")
+    not_future(errors, "stage_since", since, today)
+    raise_if(errors, "the member's dates do not fit together")
 
     member = Member(
         id=member_id, name=command["name"], gender=command["gender"], birth_date=birth,
@@ -311,7 +295,7 @@ def change_stage(member: Member, command: dict, today: date) -> tuple[Member, li
         raise Conflict(f"a {member.stage} moves to {expected}, not {stage}: no stage is skipped or undone",
                        {"stage": [f"must be {expected}"]})
     errors: dict = {}
-    _not_future(errors, "effective_on", on, today)
+    not_future(errors, "effective_on", on, today)
     if on < member.last_change_on:
         errors.setdefault("effective_on", []).append(
             f"is before the member's last recorded change ({member.last_change_on.isoformat()})")
@@ -324,7 +308,7 @@ def change_stage(member: Member, command: dict, today: date) -> tuple[Member, li
     if stage == "full" and member.probation_ends_on and on < member.probation_ends_on:
         errors.setdefault("effective_on", []).append(
             f"probation runs until {member.probation_ends_on.isoformat()}")
-    _raise(errors, "the stage change date is not possible")
+    raise_if(errors, "the stage change date is not possible")
 
     admitted = on if stage == "probationary" else member.admitted_on
     changed = replace(
@@ -346,7 +330,7 @@ def extend_probation(member: Member, command: dict, today: date) -> tuple[Member
         raise Conflict("probation may be extended once only", {"months": ["already extended"]})
     decided = command["decided_on"]
     errors: dict = {}
-    _not_future(errors, "decided_on", decided, today)
+    not_future(errors, "decided_on", decided, today)
     if decided < member.admitted_on:
         errors.setdefault("decided_on", []).append("is before the admission date")
     elif decided < member.last_change_on:
@@ -355,7 +339,7 @@ def extend_probation(member: Member, command: dict, today: date) -> tuple[Member
     if member.probation_ends_on and decided > member.probation_ends_on:
         errors.setdefault("decided_on", []).append(
             f"probation already ended on {member.probation_ends_on.isoformat()}")
-    _raise(errors, "the extension is not possible")
+    raise_if(errors, "the extension is not possible")
     ends = months_after(years_after(member.admitted_on, PROBATION_YEARS), command["months"])
     changed = replace(member, probation_extended=True, probation_ends_on=ends)
     return changed, [DomainEvent("member_probation_extended", {
@@ -378,11 +362,11 @@ def change_status(member: Member, command: dict, today: date) -> tuple[Member, l
         raise Conflict("the member has a transfer letter open; receive it or let it expire",
                        {"status": ["transfer open"]})
     errors: dict = {}
-    _not_future(errors, "effective_on", on, today)
+    not_future(errors, "effective_on", on, today)
     if on < member.last_change_on:
         errors.setdefault("effective_on", []).append(
             f"is before the member's last recorded change ({member.last_change_on.isoformat()})")
-    _raise(errors, "the status change date is not possible")
+    raise_if(errors, "the status change date is not possible")
     changed = replace(member, status=status, status_since=on,
                       status_history=member.status_history + ((status, on, command["reason"]),))
     return changed, [DomainEvent("member_status_changed", {
@@ -403,11 +387,11 @@ def issue_transfer(member: Member, transfer_id: str, command: dict, to_unit: Org
         raise Conflict("the member already belongs there", {"to_org_unit_id": ["is the member's own unit"]})
     issued = command["issued_on"]
     errors: dict = {}
-    _not_future(errors, "issued_on", issued, today)
+    not_future(errors, "issued_on", issued, today)
     if issued < member.last_change_on:
         errors.setdefault("issued_on", []).append(
             f"is before the member's last recorded change ({member.last_change_on.isoformat()})")
-    _raise(errors, "the transfer date is not possible")
+    raise_if(errors, "the transfer date is not possible")
     transfer = Transfer(transfer_id, member.org_unit_id, to_unit.id, member.branch_id, command.get("to_branch_id"),
                         issued, issued + timedelta(days=command.get("valid_days") or 90))
     changed = replace(member, transfers=member.transfers + (transfer,))
@@ -447,7 +431,7 @@ def receive_transfer(member: Member, transfer_id: str, command: dict, today: dat
     _must_be_member(member, "be received")
     received = command["received_on"]
     errors: dict = {}
-    _not_future(errors, "received_on", received, today)
+    not_future(errors, "received_on", received, today)
     if received < transfer.issued_on:
         errors.setdefault("received_on", []).append("is before the letter was issued")
     if received > transfer.valid_until:
@@ -456,7 +440,7 @@ def receive_transfer(member: Member, transfer_id: str, command: dict, today: dat
     if transfer.issued_on <= received < member.last_change_on:
         errors.setdefault("received_on", []).append(
             f"is before the member's last recorded change ({member.last_change_on.isoformat()})")
-    _raise(errors, "the receipt date is not possible")
+    raise_if(errors, "the receipt date is not possible")
     changed = replace(member, org_unit_id=transfer.to_org_unit_id, branch_id=transfer.to_branch_id,
                       transfers=_close(member, transfer, "received", received))
     return changed, [DomainEvent("member_transfer_completed", {
@@ -542,14 +526,14 @@ def link_household(household: Household | None, link_id: str, command: dict, mem
                        {"member_id": ["belongs to another unit than the household"]})
     on = command.get("linked_on") or today
     errors: dict = {}
-    _not_future(errors, "linked_on", on, today)
+    not_future(errors, "linked_on", on, today)
     arrived = arrived_in_unit_on(member)
     if on < arrived:
         errors.setdefault("linked_on", []).append(
             f"is before the member belonged to {member.org_unit_id!r} ({arrived.isoformat()})")
     if household is not None and household.links and on < max(l.unlinked_on for l in household.links):
         errors.setdefault("linked_on", []).append("is before the household's previous link ended")
-    _raise(errors, "the link date is not possible")
+    raise_if(errors, "the link date is not possible")
     base = household or Household(command["household_id"], member.org_unit_id, command.get("address"))
     linked = replace(base, address=command.get("address") or base.address,
                      links=base.links + (Link(link_id, member.id, on),))
@@ -566,10 +550,10 @@ def unlink_household(household: Household, link_id: str, command: dict, today: d
         raise Conflict(f"link {link_id!r} ended on {link.unlinked_on.isoformat()} already", {"link": ["ended"]})
     on = command["unlinked_on"]
     errors: dict = {}
-    _not_future(errors, "unlinked_on", on, today)
+    not_future(errors, "unlinked_on", on, today)
     if on < link.linked_on:
         errors.setdefault("unlinked_on", []).append("is before the link began")
-    _raise(errors, "the unlink date is not possible")
+    raise_if(errors, "the unlink date is not possible")
     ended = replace(link, unlinked_on=on, reason=command.get("reason"))
     changed = replace(household, links=tuple(ended if l.id == link_id else l for l in household.links))
     return changed, [DomainEvent("household_unlinked", {

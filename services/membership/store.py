@@ -12,32 +12,20 @@ Each document carries its own outbox (lianxin.store.ServiceDb).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pymongo
 
 from lianxin.errors import StaleWrite
 from lianxin.personal_data import DEV_DATA_KEY, Vault
-from lianxin.store import ServiceDb
+from lianxin.store import ServiceDb, as_day, stored_day, utc_now
 
 from .domain import Household, Link, Member, OrgUnit, PartyOrg, Transfer
 
 log = logging.getLogger("lianxin.membership")
 
 
-def _day(value) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
 
-
-def _stored(value: date | None):
-    # BSON has no date type: days are stored as midnight UTC datetimes.
-    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class MembershipStore:
@@ -78,7 +66,7 @@ class MembershipStore:
         self.db.insert_with_events("org_units", {
             "_id": unit.id, "name": unit.name, "level": unit.level, "parent_id": unit.parent_id,
             "ancestors": list(unit.ancestors), "deleted": False, "history": [],
-            "request_hash": fingerprint, "created_at": _now(),
+            "request_hash": fingerprint, "created_at": utc_now(),
         }, events)
 
     def move_org_unit(self, old: OrgUnit, moved: OrgUnit, moved_on: date, events: list[dict]) -> None:
@@ -86,7 +74,7 @@ class MembershipStore:
         ok = self.db.update_with_events("org_units", {"_id": old.id, "parent_id": old.parent_id}, {
             "$set": {"parent_id": moved.parent_id, "ancestors": list(moved.ancestors)},
             "$push": {"history": {"change": "moved", "from_parent_id": old.parent_id,
-                                  "to_parent_id": moved.parent_id, "on": _stored(moved_on)}},
+                                  "to_parent_id": moved.parent_id, "on": stored_day(moved_on)}},
         }, events)
         if not ok:
             raise StaleWrite(f"org unit {old.id!r} changed meanwhile; try again")
@@ -101,14 +89,14 @@ class MembershipStore:
         ok = self.db.update_with_events("org_units", {"_id": old.id, "name": old.name}, {
             "$set": {"name": renamed.name},
             "$push": {"history": {"change": "renamed", "from_name": old.name, "to_name": renamed.name,
-                                  "on": _stored(renamed_on)}},
+                                  "on": stored_day(renamed_on)}},
         }, events)
         if not ok:
             raise StaleWrite(f"org unit {old.id!r} changed meanwhile; try again")
 
     def delete_org_unit(self, unit: OrgUnit, events: list[dict]) -> None:
         self.db.update_with_events("org_units", {"_id": unit.id, "deleted": False},
-                                   {"$set": {"deleted": True, "deleted_at": _now()}}, events)
+                                   {"$set": {"deleted": True, "deleted_at": utc_now()}}, events)
 
     def children(self, unit_id: str) -> list[OrgUnit]:
         docs = self.db["org_units"].find({"parent_id": unit_id, "deleted": False}).sort("_id", 1)
@@ -119,7 +107,7 @@ class MembershipStore:
 
     def org_unit_history(self, unit_id: str) -> list[dict]:
         doc = self.org_unit_doc(unit_id) or {}
-        return [{**h, "on": _day(h["on"]).isoformat()} for h in doc.get("history", [])]
+        return [{**h, "on": as_day(h["on"]).isoformat()} for h in doc.get("history", [])]
 
     @staticmethod
     def org_unit(doc: dict) -> OrgUnit:
@@ -137,7 +125,7 @@ class MembershipStore:
     def add_party_org(self, org: PartyOrg, fingerprint: str, events: list[dict]) -> None:
         self.db.insert_with_events("party_orgs", {
             "_id": org.id, "name": org.name, "kind": org.kind, "parent_id": org.parent_id,
-            "org_unit_id": org.org_unit_id, "request_hash": fingerprint, "created_at": _now()}, events)
+            "org_unit_id": org.org_unit_id, "request_hash": fingerprint, "created_at": utc_now()}, events)
 
     @staticmethod
     def party_org(doc: dict) -> PartyOrg:
@@ -161,7 +149,7 @@ class MembershipStore:
 
     def add_member(self, member: Member, fingerprint: str, events: list[dict]) -> None:
         doc = self._member_doc(member)
-        doc.update({"_id": member.id, "request_hash": fingerprint, "created_at": _now()})
+        doc.update({"_id": member.id, "request_hash": fingerprint, "created_at": utc_now()})
         self.db.insert_with_events("members", doc, events)
 
     def save_member(self, old: Member, new: Member, events: list[dict], applied_event: str | None = None) -> None:
@@ -193,38 +181,38 @@ class MembershipStore:
 
     def _member_doc(self, m: Member) -> dict:
         return {
-            "name": m.name, "gender": m.gender, "birth_date": _stored(m.birth_date),
+            "name": m.name, "gender": m.gender, "birth_date": stored_day(m.birth_date),
             "org_unit_id": m.org_unit_id, "branch_id": m.branch_id, "stage": m.stage,
-            "stage_since": _stored(m.stage_since), "admitted_on": _stored(m.admitted_on),
-            "status": m.status, "status_since": _stored(m.status_since),
-            "probation_ends_on": _stored(m.probation_ends_on), "probation_extended": m.probation_extended,
+            "stage_since": stored_day(m.stage_since), "admitted_on": stored_day(m.admitted_on),
+            "status": m.status, "status_since": stored_day(m.status_since),
+            "probation_ends_on": stored_day(m.probation_ends_on), "probation_extended": m.probation_extended,
             "id_number": self.vault.seal(m.id_number), "id_number_hash": self.vault.lookup_hash(m.id_number),
             "phone": self.vault.seal(m.phone),
-            "stage_history": [{"stage": s, "since": _stored(d)} for s, d in m.stage_history],
-            "status_history": [{"status": s, "since": _stored(d), "reason": r} for s, d, r in m.status_history],
+            "stage_history": [{"stage": s, "since": stored_day(d)} for s, d in m.stage_history],
+            "status_history": [{"status": s, "since": stored_day(d), "reason": r} for s, d, r in m.status_history],
             "transfers": [{"id": t.id, "from_org_unit_id": t.from_org_unit_id, "to_org_unit_id": t.to_org_unit_id,
                            "from_branch_id": t.from_branch_id, "to_branch_id": t.to_branch_id,
-                           "issued_on": _stored(t.issued_on), "valid_until": _stored(t.valid_until),
-                           "state": t.state, "closed_on": _stored(t.closed_on)} for t in m.transfers],
+                           "issued_on": stored_day(t.issued_on), "valid_until": stored_day(t.valid_until),
+                           "state": t.state, "closed_on": stored_day(t.closed_on)} for t in m.transfers],
             "birthday_notified_year": m.birthday_notified_year,
             "version": m.version,
         }
 
     def member(self, doc: dict) -> Member:
         return Member(
-            id=doc["_id"], name=doc["name"], gender=doc["gender"], birth_date=_day(doc["birth_date"]),
+            id=doc["_id"], name=doc["name"], gender=doc["gender"], birth_date=as_day(doc["birth_date"]),
             org_unit_id=doc["org_unit_id"], branch_id=doc.get("branch_id"), stage=doc["stage"],
-            stage_since=_day(doc["stage_since"]), admitted_on=_day(doc.get("admitted_on")),
-            status=doc.get("status", "active"), status_since=_day(doc.get("status_since")),
-            probation_ends_on=_day(doc.get("probation_ends_on")),
+            stage_since=as_day(doc["stage_since"]), admitted_on=as_day(doc.get("admitted_on")),
+            status=doc.get("status", "active"), status_since=as_day(doc.get("status_since")),
+            probation_ends_on=as_day(doc.get("probation_ends_on")),
             probation_extended=bool(doc.get("probation_extended")),
             id_number=self.vault.open(doc.get("id_number")), phone=self.vault.open(doc.get("phone")),
-            stage_history=tuple((h["stage"], _day(h["since"])) for h in doc.get("stage_history", ())),
-            status_history=tuple((h["status"], _day(h["since"]), h.get("reason"))
+            stage_history=tuple((h["stage"], as_day(h["since"])) for h in doc.get("stage_history", ())),
+            status_history=tuple((h["status"], as_day(h["since"]), h.get("reason"))
                                  for h in doc.get("status_history", ())),
             transfers=tuple(Transfer(t["id"], t["from_org_unit_id"], t["to_org_unit_id"], t.get("from_branch_id"),
-                                     t.get("to_branch_id"), _day(t["issued_on"]), _day(t["valid_until"]),
-                                     t.get("state", "issued"), _day(t.get("closed_on")))
+                                     t.get("to_branch_id"), as_day(t["issued_on"]), as_day(t["valid_until"]),
+                                     t.get("state", "issued"), as_day(t.get("closed_on")))
                             for t in doc.get("transfers", ())),
             birthday_notified_year=doc.get("birthday_notified_year"),
             version=doc.get("version", 0),
@@ -266,8 +254,8 @@ class MembershipStore:
         doc = {
             "org_unit_id": new.org_unit_id, "address": new.address,
             "current_member_id": new.current.member_id if new.current else None,
-            "links": [{"id": l.id, "member_id": l.member_id, "linked_on": _stored(l.linked_on),
-                       "unlinked_on": _stored(l.unlinked_on), "reason": l.reason} for l in new.links],
+            "links": [{"id": l.id, "member_id": l.member_id, "linked_on": stored_day(l.linked_on),
+                       "unlinked_on": stored_day(l.unlinked_on), "reason": l.reason} for l in new.links],
         }
         request = [{"id": new_link[0], "hash": new_link[1]}] if new_link else []
         if old is None:
@@ -291,6 +279,6 @@ class MembershipStore:
     @staticmethod
     def household(doc: dict) -> Household:
         return Household(doc["_id"], doc["org_unit_id"], doc.get("address"),
-                         tuple(Link(l["id"], l["member_id"], _day(l["linked_on"]), _day(l.get("unlinked_on")),
+                         tuple(Link(l["id"], l["member_id"], as_day(l["linked_on"]), as_day(l.get("unlinked_on")),
                                     l.get("reason")) for l in doc.get("links", ())),
                          doc.get("version", 0))

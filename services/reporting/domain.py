@@ -304,6 +304,7 @@ class ReportModel:
         by_kind, lectures = self._activity_figures(units, start, end)
         return {
             "org_unit_id": unit_id,
+            "org_unit_name": self.membership.unit_name(unit_id),
             "from": start.isoformat(),
             "to": end.isoformat(),
             # total: everyone registered and not gone on `to`, whatever the stage

@@ -28,6 +28,10 @@ class ReportingService(OperationsRpc):
         return handlers.reject_unrouted(events)
 
     @rpc
+    def freshness(self) -> dict:
+        return reply(lambda: {"status": 200, "body": handlers.freshness(self.store)})
+
+    @rpc
     def summary(self, query: dict) -> dict:
         def run():
             q = load(SUMMARY_QUERY, query)

@@ -29,10 +29,25 @@ class ReportingStore:
                    ([("org_unit_id", pymongo.ASCENDING), ("occurred_at", pymongo.ASCENDING)], {"name": "by_unit"})],
     }
 
-    def __init__(self, db: ServiceDb):
+    def __init__(self, db: ServiceDb, amqp_uri: str | None = None):
         self.db = db
+        self.amqp_uri = amqp_uri
         self.model = ReportModel()
+        self.last_applied_at: datetime | None = None
         self.rebuild()
+
+    @classmethod
+    def from_config(cls, db: ServiceDb, config: dict) -> "ReportingStore":
+        return cls(db, config.get("AMQP_URI"))
+
+    def broker_backlog(self) -> dict:
+        """Queue depths, for freshness: how much is still on its way."""
+        import kombu
+
+        from lianxin import topology
+        with kombu.Connection(self.amqp_uri, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+            return topology.backlog(conn.channel())
 
     def append(self, events: list[Event]) -> list[Event]:
         """Store the events not stored before; return those (in order)."""
@@ -41,6 +56,8 @@ class ReportingStore:
                  "occurred_at": e.occurred_at, "stored_at": stored_at, "envelope": e.envelope}
                 for e in events]
         fresh_ids = {d["_id"] for d in insert_many_new(self.db["events"], docs)}
+        if fresh_ids:
+            self.last_applied_at = stored_at
         seen: set = set()
         fresh = []
         for e in events:

@@ -59,6 +59,17 @@ def create_once(*, load: Callable[[], dict | None], fingerprint: str,
     return existing(view(doc))
 
 
+def outcomes(events, fresh_ids: set) -> list[Result]:
+    """ok for the first delivery of each newly stored event, duplicate for the rest."""
+    seen: set = set()
+    results = []
+    for event in events:
+        new = event.event_id in fresh_ids and event.event_id not in seen
+        seen.add(event.event_id)
+        results.append(Result.ok() if new else Result.duplicate())
+    return results
+
+
 def retrying(action: Callable[[], object], attempts: int = 3):
     """Run a read-modify-write again when another writer got there first."""
     for attempt in range(attempts):

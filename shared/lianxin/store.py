@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable, Iterable
 
 import pymongo
@@ -98,6 +98,22 @@ def _install_embedded_id_lookup() -> None:
     mc.Collection._lianxin_id_lookup = True
 
 
+def as_day(value) -> date | None:
+    """A stored day back to a date (BSON keeps days as midnight-UTC datetimes)."""
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def stored_day(value: date | None) -> datetime | None:
+    """A date as BSON can keep it: midnight UTC."""
+    return None if value is None else datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def fingerprint(command: dict) -> str:
     """A stable hash of a validated command, minus its id: same body, same print."""
     from .catalog import jsonable
@@ -130,6 +146,19 @@ def insert_many_new(collection, docs: list[dict]) -> list[dict]:
             raise
         skipped = {e["index"] for e in errors}
         return [d for i, d in enumerate(unique) if i not in skipped]
+
+
+def stored_events(collection, query: dict | None = None) -> list:
+    """Validated Events from documents that keep an `envelope` (for rebuilding
+    read models at start); one that no longer validates is logged and skipped."""
+    from .catalog import CATALOG, InvalidEvent
+    events = []
+    for doc in collection.find(query or {}, {"envelope": 1}):
+        try:
+            events.append(CATALOG.validate(doc["envelope"]))
+        except InvalidEvent as exc:
+            log.error("stored event %s no longer validates: %s", doc["_id"], exc.errors)
+    return events
 
 
 class ServiceDb:

@@ -125,6 +125,19 @@ def declare(channel) -> None:
             channel.queue_bind(name, RETRY_EXCHANGE, name)
 
 
+def backlog(channel) -> dict[str, int]:
+    """Messages waiting in every consumer queue and dead-letter queue (passive: declares nothing)."""
+    depths = {}
+    for sub in SUBSCRIPTIONS:
+        for name in (sub.queue, sub.dead_letter_queue):
+            try:
+                depths[name] = channel.queue_declare(name, passive=True).message_count
+            except Exception:  # noqa: BLE001 - a missing queue closes the channel; report and go on
+                depths[name] = None
+                channel = channel.connection.channel()
+    return depths
+
+
 def definitions(vhost: str = "/") -> dict:
     """The topology as a RabbitMQ definitions document (deploy/rabbitmq)."""
     exchanges, queues, bindings = [], [], []

@@ -53,3 +53,44 @@ def test_openapi_health_and_readiness(system):
     assert system.http("GET", "/healthz").status_code == 200
     ready = system.http("GET", "/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def test_freshness_tells_how_far_behind_the_reports_are(system):
+    system.start()
+    seed_tree(system)
+    fresh = eventually(lambda: (lambda f: f if f["events_applied"] >= 3 else None)(
+        system.get("/reports/freshness").json()), message="three events applied")
+    assert fresh["last_applied_at"] and fresh["last_event_occurred_at"]
+    assert fresh["reporting_backlog"] == 0 and fresh["backlog"]["membership.intake.dead"] == 0
+    system.stop("reporting")
+    system.post("/org-units", {"id": "z9", "name": "第九管区", "level": "zone", "parent_id": "wgz"})
+    system.start("reporting")
+    eventually(lambda: system.get("/reports/freshness").json()["events_applied"] >= 4, message="caught up")
+
+
+def test_the_summary_as_csv_xlsx_and_narrative_agree(system):
+    import csv
+    import io
+
+    import openpyxl
+
+    system.start()
+    seed_tree(system)
+    system.post("/members", MEMBER)
+    eventually(lambda: system.summary("wgz").get("members", {}).get("total") == 1, message="member counted")
+    params = {"org_unit_id": "wgz", "from": "2018-01-01", "to": "2018-12-31"}
+    summary = system.get("/reports/summary", **params).json()
+    csv_response = system.get("/reports/summary.csv", **params)
+    assert csv_response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    by_key = {figure.split(" ")[0]: value for _, figure, value in rows[1:]}
+    assert by_key["members.total"] == str(summary["members"]["total"]) == "1"
+    xlsx = system.get("/reports/summary.xlsx", **params)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    cells = {row[1].split(" ")[0]: row[2] for row in sheet.iter_rows(min_row=3, values_only=True) if row[1]}
+    assert cells["members.total"] == 1
+    text = system.get("/reports/narrative", **params).text
+    assert "王哥庄街道" in text and "1名" in text
+    assert_problem_400 = system.get("/reports/summary.csv", org_unit_id="wgz", **{"from": "2018-12-31",
+                                                                                  "to": "2018-01-01"})
+    assert assert_problem_400.status_code == 400
