@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from lianxin.commands import outcomes
 from lianxin.consumer import Result
 
 from .store import ReportingStore
@@ -19,8 +20,8 @@ def apply_events(store: ReportingStore, events) -> list[Result]:
             # isolates the event that broke the projection and dead-letters it.
             store.forget([e.event_id for e in fresh[i:]])
             raise
-    fresh_ids = {id(e) for e in fresh}
-    return [Result.ok() if id(e) in fresh_ids else Result.duplicate() for e in events]
+    # By event id, not object: a redelivery may be the very same object twice in a batch.
+    return outcomes(events, {e.event_id for e in fresh})
 
 
 def reject_unrouted(events) -> list[Result]:
