@@ -1,6 +1,7 @@
 """Inspections' use cases: plain functions over the store, one per command."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from lianxin.commands import outcomes, Settle, create_once, envelopes, intake_result, new_id, retrying, wait_briefly
@@ -23,14 +24,26 @@ def _round(store: InspectionsStore, round_id: str) -> domain.Round:
     rnd = store.get_round(round_id)
     if rnd is None:
         raise NotFound(f"round {round_id!r} does not exist", {"round_id": [f"unknown round {round_id!r}"]})
-    return rnd
+    return _current_units(store, rnd)
+
+
+def _current_units(store: InspectionsStore, rnd: domain.Round) -> domain.Round:
+    """The units to assess, from the tree as this service knows it now: units
+    created a moment before the round was opened may have reached the view
+    only after it (DESIGN.md rule 7). Units already assessed stay in."""
+    try:
+        units = domain.units_to_assess(store.view, list(rnd.scope_org_unit_ids))
+    except NotFound:
+        return rnd
+    merged = tuple(dict.fromkeys([u for u in units] + [u for u in rnd.assessments]))
+    return rnd if merged == rnd.unit_ids else replace(rnd, unit_ids=merged)
 
 
 def _finding_round(store: InspectionsStore, finding_id: str) -> domain.Round:
     rnd = store.round_of_finding(finding_id)
     if rnd is None:
         raise NotFound(f"finding {finding_id!r} does not exist", {"finding_id": [f"unknown finding {finding_id!r}"]})
-    return rnd
+    return _current_units(store, rnd)
 
 
 # -- checklists ---------------------------------------------------------------------------

@@ -472,3 +472,17 @@ def test_daily_sends_nothing_after_verification(store, notified):
         "verified_on": "2018-06-21", "passed": True, "inspector": "insp"}), TODAY)
     assert [handlers.daily(store, D(day)) for day in ("2018-06-30", "2018-07-01", "2018-12-31")] == [0, 0, 0]
     assert notified.types("rectification_overdue") == []
+
+
+def test_communities_that_reach_the_view_after_the_round_opened_are_assessed(notified):
+    """The street arrived first; its communities a moment later (DESIGN.md rule 7)."""
+    store = InspectionsStore(ServiceDb(fresh_database(), InspectionsStore.OUTBOX_COLLECTIONS, notify=notified))
+    tree = zones()
+    store.apply_events([e for e in tree if e.data["org_unit_id"] in ("laoshan", "wgz")])
+    opened = open_round(store, "r-late", scope=("wgz",))
+    assert opened["body"]["unit_ids"] == ["wgz"]          # all it could know then
+    store.apply_events(tree)
+    assert assess(store, "r-late", "ca")["status"] == 201
+    view = handlers.get_round(store, "r-late", TODAY)["body"]
+    assert "wgz" not in view["unit_ids"] and {"ca", "cb"} <= set(view["unit_ids"])
+    assert view["assessed"] == ["ca"] and "ca" not in view["remaining"]
