@@ -143,17 +143,6 @@ class CloseCase(Schema):
 
 # -- events -----------------------------------------------------------------------
 
-class SpeakerData(Schema):
-    member_id = Id(required=True, allow_none=True)
-    name = Text(50, required=True)
-    role = OneOf(SPEAKER_ROLES, required=True)
-
-
-class AbsenteeData(Schema):
-    member_id = Id(required=True)
-    reason = Text(200, required=True)
-
-
 @CATALOG.event("activity_scheduled", owner="activities", description="""
 An activity was scheduled; lecture sessions are numbered within their series.
 """)
@@ -180,8 +169,9 @@ class ActivityHeld(Schema):
     org_unit_id = Id(required=True)
     held_on = fields.Date(required=True)
     attendee_ids = fields.List(Id(), required=True)
-    absentees = fields.List(fields.Nested(AbsenteeData), required=True)
-    speakers = fields.List(fields.Nested(SpeakerData), required=True)
+    # The same shapes as the command's: an event carries what was recorded.
+    absentees = fields.List(fields.Nested(Absentee), required=True)
+    speakers = fields.List(fields.Nested(Speaker), required=True)
     expected = fields.Integer(required=True, allow_none=True,
                               metadata={"description": "members' meeting: voting members of the branch"})
 
