@@ -248,7 +248,8 @@ def _awarded(n: Nomination, category: Category, on: date) -> DomainEvent:
     return DomainEvent("honour_awarded", {"honour_id": n.id, "category_id": category.id,
                                           "category_name": category.name, "nominee_kind": n.nominee_kind,
                                           "nominee_id": n.nominee_id, "org_unit_id": n.org_unit_id, "year": n.year,
-                                          "awarded_on": on, "awarding_body": category.awarding_body}, n.org_unit_id)
+                                          "awarded_on": on, "awarding_body": category.awarding_body,
+                                          "external": category.external}, n.org_unit_id)
 
 
 def object_to(roll: Roll, nomination_id: str, command: dict, today: date) -> tuple[Roll, list[DomainEvent]]:

@@ -16,8 +16,9 @@ and each in the unit the event names.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from lianxin.catalog.activities import ACTIVITY_KINDS, DIRECTOR_ROLES, SECRETARY_ROLES
 from lianxin.catalog.membership import ADMITTED_STAGES
@@ -25,6 +26,41 @@ from lianxin.envelope import Event
 from lianxin.errors import NotFound
 from lianxin.fields import parse_aware_datetime
 from lianxin.membership_view import LinkFacts, MemberFacts, MembershipView, PartyOrg, Unit
+
+
+class DatedIndex:
+    """Fact ids per unit and kind, kept sorted by their business date.
+
+    This is what makes the read model "per unit and period": a query for a
+    subtree and [from, to] bisects each unit's list and reads only the facts
+    inside the period, never the rest. A late or out-of-order fact is
+    inserted at its date; a fact seen again with another date is moved.
+    """
+
+    def __init__(self) -> None:
+        self._lists: dict[tuple[str, str], list] = {}     # (kind, unit) -> sorted [(day, id)]
+        self._where: dict[tuple[str, str], tuple] = {}    # (kind, id) -> (unit, day)
+
+    def put(self, kind: str, unit_id: str, day: date, item_id: str) -> None:
+        old = self._where.get((kind, item_id))
+        if old == (unit_id, day):
+            return
+        if old is not None:
+            entries = self._lists[(kind, old[0])]
+            del entries[bisect.bisect_left(entries, (old[1], item_id))]
+        bisect.insort(self._lists.setdefault((kind, unit_id), []), (day, item_id))
+        self._where[(kind, item_id)] = (unit_id, day)
+
+    def between(self, kind: str, units, start: date, end: date) -> list[str]:
+        """Ids of the facts of `kind` in the units dated within [start, end]."""
+        out = []
+        for unit in units:
+            entries = self._lists.get((kind, unit))
+            if entries:
+                lo = bisect.bisect_left(entries, (start,))
+                hi = bisect.bisect_left(entries, (end + timedelta(days=1),))
+                out.extend(i for _, i in entries[lo:hi])
+        return out
 
 
 @dataclass(frozen=True)
@@ -45,6 +81,19 @@ class DeedFact:
     org_unit_id: str
     done_on: date
     points: int
+    household_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HonourFact:
+    id: str
+    nominee_kind: str
+    category_name: str
+    org_unit_id: str
+    awarded_on: date
+    nominee_id: str = ""
+    awarding_body: str = ""
+    external: bool = False      # awarded by a higher body (intake), not nominated here
 
 
 @dataclass(frozen=True)
@@ -95,11 +144,18 @@ class ReportModel:
     deeds: dict = field(default_factory=dict)
     disputed_deeds: set = field(default_factory=set)
     resolutions: dict = field(default_factory=dict)
-    by_unit: dict = field(default_factory=dict)      # unit -> {"activities"|"deeds"|...: set of ids}
+    # Dated facts by unit and business date (activities, deeds, resolutions,
+    # assessments, honours); findings by unit only, as their state on a day
+    # comes from several dated facts.
+    dated: DatedIndex = field(default_factory=DatedIndex)
+    by_unit: dict = field(default_factory=dict)      # unit -> {"findings": set of ids}
     assessments: dict = field(default_factory=dict)  # assessment id -> (round id, unit, inspected_on, total)
     findings: dict = field(default_factory=dict)     # finding id -> FindingFacts
-    honours: dict = field(default_factory=dict)      # honour id -> (kind, category name, unit, awarded_on)
+    rounds: dict = field(default_factory=dict)       # round id -> name
+    honours: dict = field(default_factory=dict)      # honour id -> HonourFact
     revoked: dict = field(default_factory=dict)      # honour id -> revoked_on
+    # 三会一课: {(org unit or None for the default, kind): frequency or None}
+    obligation_rules: dict = field(default_factory=dict)
     _occurred: datetime | None = None
 
     # Membership's facts, as the view keeps them.
@@ -154,17 +210,23 @@ class ReportModel:
     def _index(self, kind: str, unit_id: str, item_id: str) -> None:
         self.by_unit.setdefault(unit_id, {}).setdefault(kind, set()).add(item_id)
 
+    def _dated(self, kind: str, units: list[str], start: date, end: date) -> list[str]:
+        return self.dated.between(kind, units, start, end)
+
     def _on_activity_held(self, data: dict) -> None:
         speakers = tuple((s.get("member_id") or f"name:{s['name']}", s["role"]) for s in data["speakers"])
         self.activities[data["activity_id"]] = HeldActivity(
             data["activity_id"], data["kind"], data["org_unit_id"], data["held_on"], data.get("series"),
             data.get("session_no"), speakers)
-        self._index("activities", data["org_unit_id"], data["activity_id"])
+        self.dated.put("activities", data["org_unit_id"], data["held_on"], data["activity_id"])
+
+    def _on_obligation_rule_set(self, data: dict) -> None:
+        self.obligation_rules[(data.get("org_unit_id"), data["kind"])] = data["frequency"]
 
     def _on_deed_recorded(self, data: dict) -> None:
         self.deeds[data["deed_id"]] = DeedFact(data["deed_id"], data["member_id"], data["org_unit_id"],
-                                               data["done_on"], data["points"])
-        self._index("deeds", data["org_unit_id"], data["deed_id"])
+                                               data["done_on"], data["points"], data.get("household_id"))
+        self.dated.put("deeds", data["org_unit_id"], data["done_on"], data["deed_id"])
 
     def _on_deed_disputed(self, data: dict) -> None:
         self.disputed_deeds.add(data["deed_id"])
@@ -172,7 +234,7 @@ class ReportModel:
     def _on_case_resolved(self, data: dict) -> None:
         self.resolutions[data["case_id"]] = Resolution(data["case_id"], data["kind"], data["org_unit_id"],
                                                        data["resolved_on"])
-        self._index("resolutions", data["org_unit_id"], data["case_id"])
+        self.dated.put("resolutions", data["org_unit_id"], data["resolved_on"], data["case_id"])
 
     # -- inspections' events -------------------------------------------------------------
     def _finding(self, data: dict) -> FindingFacts:
@@ -185,7 +247,10 @@ class ReportModel:
     def _on_unit_assessed(self, data: dict) -> None:
         self.assessments[data["assessment_id"]] = (data["round_id"], data["org_unit_id"], data["inspected_on"],
                                                    data["total"])
-        self._index("assessments", data["org_unit_id"], data["assessment_id"])
+        self.dated.put("assessments", data["org_unit_id"], data["inspected_on"], data["assessment_id"])
+
+    def _on_inspection_round_opened(self, data: dict) -> None:
+        self.rounds[data["round_id"]] = data["name"]
 
     def _on_finding_raised(self, data: dict) -> None:
         facts = self._finding(data)
@@ -210,8 +275,7 @@ class ReportModel:
         self._finding(data).reopened.append((data["reopened_on"], self._occurred))
 
     def _inspection_figures(self, units: list[str], start: date, end: date) -> dict:
-        assessed = [self.assessments[i] for i in self._items("assessments", units)
-                    if start <= self.assessments[i][2] <= end]
+        assessed = [self.assessments[i] for i in self._dated("assessments", units, start, end)]
         findings = [self.findings[i] for i in self._items("findings", units) if self.findings[i].counts()]
         return {
             "rounds": len({a[0] for a in assessed}),
@@ -226,23 +290,37 @@ class ReportModel:
 
     # -- honours' events --------------------------------------------------------------------
     def _on_honour_awarded(self, data: dict) -> None:
-        self.honours[data["honour_id"]] = (data["nominee_kind"], data["category_name"], data["org_unit_id"],
-                                           data["awarded_on"])
-        self._index("honours", data["org_unit_id"], data["honour_id"])
+        self.honours[data["honour_id"]] = HonourFact(
+            data["honour_id"], data["nominee_kind"], data["category_name"], data["org_unit_id"], data["awarded_on"],
+            data["nominee_id"], data["awarding_body"], bool(data.get("external")))
+        self.dated.put("honours", data["org_unit_id"], data["awarded_on"], data["honour_id"])
 
     def _on_honour_revoked(self, data: dict) -> None:
         self.revoked[data["honour_id"]] = data["revoked_on"]
 
+    def awarded(self, units: list[str], start: date, end: date) -> list[HonourFact]:
+        """Honours awarded in [from, to] and not revoked by `to`, in award order."""
+        ids = self._dated("honours", units, start, end)
+        return [self.honours[i] for i in ids if not (i in self.revoked and self.revoked[i] <= end)]
+
     def _honour_figures(self, units: list[str], start: date, end: date) -> dict:
-        """Awarded in [from, to] and not revoked by `to`."""
-        awarded = [self.honours[i] for i in self._items("honours", units)
-                   if start <= self.honours[i][3] <= end and not (i in self.revoked and self.revoked[i] <= end)]
+        """collective/individual: the unit's own (nominated here), as the article
+        counts 先进集体 and 先进个人; honours from higher bodies are listed apart.
+        by_category: every honour, both kinds."""
+        awarded = self.awarded(units, start, end)
+        own = [h for h in awarded if not h.external]
         by_category: dict[str, int] = {}
-        for _, name, _, _ in awarded:
-            by_category[name] = by_category.get(name, 0) + 1
-        return {"collective": sum(a[0] == "collective" for a in awarded),
-                "individual": sum(a[0] == "individual" for a in awarded),
-                "by_category": dict(sorted(by_category.items()))}
+        higher: dict[tuple, int] = {}
+        for h in awarded:
+            by_category[h.category_name] = by_category.get(h.category_name, 0) + 1
+            if h.external:
+                key = (h.category_name, h.awarding_body, h.nominee_kind)
+                higher[key] = higher.get(key, 0) + 1
+        return {"collective": sum(h.nominee_kind == "collective" for h in own),
+                "individual": sum(h.nominee_kind == "individual" for h in own),
+                "by_category": dict(sorted(by_category.items())),
+                "from_higher_bodies": [{"title": t, "awarding_body": b, "nominee_kind": k, "count": n}
+                                       for (t, b, k), n in sorted(higher.items())]}
 
     def _items(self, kind: str, units: list[str]) -> list[str]:
         return [i for u in units for i in self.by_unit.get(u, {}).get(kind, ())]
@@ -250,8 +328,7 @@ class ReportModel:
     def _activity_figures(self, units: list[str], start: date, end: date) -> tuple[dict, list]:
         # In date order, so a speaker who spoke in two roles is counted by the
         # latest whatever order the events came in.
-        held = sorted((self.activities[i] for i in self._items("activities", units)
-                       if start <= self.activities[i].held_on <= end),
+        held = sorted((self.activities[i] for i in self._dated("activities", units, start, end)),
                       key=lambda a: (a.held_on, a.session_no or 0, a.id))
         by_kind = dict.fromkeys(ACTIVITY_KINDS, 0)
         series: dict[str, dict] = {}
@@ -274,14 +351,19 @@ class ReportModel:
         return by_kind, lectures
 
     def _deed_figures(self, units: list[str], start: date, end: date) -> dict:
-        deeds = [self.deeds[i] for i in self._items("deeds", units)
-                 if i not in self.disputed_deeds and start <= self.deeds[i].done_on <= end]
+        deeds = self.deeds_between(units, start, end)
         return {"total": len(deeds), "members_with_deeds": len({d.member_id for d in deeds}),
                 "points": sum(d.points for d in deeds)}
 
+    def deeds_between(self, units: list[str], start: date, end: date) -> list[DeedFact]:
+        """Deeds done in [from, to] in the units, disputed ones left out."""
+        return [self.deeds[i] for i in self._dated("deeds", units, start, end) if i not in self.disputed_deeds]
+
+    def resolved_between(self, units: list[str], start: date, end: date) -> list[Resolution]:
+        return [self.resolutions[i] for i in self._dated("resolutions", units, start, end)]
+
     def _case_figures(self, units: list[str], start: date, end: date) -> dict:
-        resolved = [self.resolutions[i] for i in self._items("resolutions", units)
-                    if start <= self.resolutions[i].resolved_on <= end]
+        resolved = self.resolved_between(units, start, end)
         return {"difficult_matters_solved": sum(r.kind == "difficult_matter" for r in resolved),
                 "disputes_mediated": sum(r.kind == "dispute" for r in resolved)}
 

@@ -109,6 +109,15 @@ def _series_rows(series: list) -> list[tuple[str, str, object]]:
     return rows
 
 
+def _higher_body_rows(honours: dict) -> list[tuple[str, str, object]]:
+    """Honours from higher bodies, one row each: keyed by title and awarding body."""
+    rows = []
+    for entry in honours.get("from_higher_bodies") or ():
+        key = f"honours.from_higher_bodies[{entry.get('title')}|{entry.get('awarding_body')}]"
+        rows.append(("honours", f"{key} {entry.get('awarding_body')}授予“{entry.get('title')}”数", entry.get("count")))
+    return rows
+
+
 def summary_rows(summary: dict) -> list[tuple[str, str, object]]:
     """The summary as (section, figure, value) rows: the org unit and the
     period first, then every figure in the summary's order."""
@@ -118,6 +127,9 @@ def summary_rows(summary: dict) -> list[tuple[str, str, object]]:
             continue
         if section == "lecture_series":
             rows += _series_rows(value)
+        elif section == "honours" and isinstance(value, dict):
+            rows += _flatten(section, section, {k: v for k, v in value.items() if k != "from_higher_bodies"})
+            rows += _higher_body_rows(value)
         else:
             rows += _flatten(section, section, value)
     return rows

@@ -195,7 +195,9 @@ def _inspections(summary: dict, org: str, period: str) -> str:
 
 def _honours_and_matters(summary: dict, org: str, period: str) -> str:
     honours = summary.get("honours") or {}
+    higher = [h for h in honours.get("from_higher_bodies") or () if _n(h, "count")]
     clauses = []
+    # The unit's own 先进集体/先进个人; those from higher bodies are told apart below.
     counts = [f"{_n(honours, kind)}个{label}" for kind, label in (("collective", "先进集体"),
                                                                    ("individual", "先进个人"))
               if _n(honours, kind)]
@@ -204,15 +206,18 @@ def _honours_and_matters(summary: dict, org: str, period: str) -> str:
     solved = _n(summary.get("cases"), "difficult_matters_solved")
     if solved:
         clauses.append(f"解决了{solved}件实事难事")
-    if not clauses:
-        return ""
-    text = f"{period}，{org}各级党组织" + "，".join(clauses) + "。"
-    # Named honours beyond the plain 先进集体/先进个人 (e.g. one from a higher body).
+    sentences = [f"{period}，{org}各级党组织" + "，".join(clauses) + "。"] if clauses else []
+    # Named honours of the unit's own beyond the plain 先进集体/先进个人 (e.g. 王哥庄好婆婆).
+    from_higher = {h.get("title") for h in higher}
     named = [f"“{name}”{n}个" for name, n in (honours.get("by_category") or {}).items()
-             if n and name not in ("先进集体", "先进个人")]
+             if n and name not in ("先进集体", "先进个人") and name not in from_higher]
     if named:
-        text += "其中，获评" + "、".join(named) + "。"
-    return text
+        sentences.append("其中，获评" + "、".join(named) + "。")
+    # As the article tells the SCO summit honour: 获得青岛市委、市政府授予的“…”光荣称号.
+    for h in higher:
+        times = f"{_n(h, 'count')}个" if _n(h, "count") > 1 else ""
+        sentences.append(f"{org}获得{h.get('awarding_body')}授予的“{h.get('title')}”光荣称号{times}。")
+    return "".join(sentences)
 
 
 def _disputes(summary: dict, org: str, period: str) -> str:

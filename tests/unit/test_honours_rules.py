@@ -340,7 +340,8 @@ def test_the_full_cycle_with_public_notice_of_five_working_days(view, facts):
     assert [e.type for e in awarded] == ["honour_awarded"]
     assert awarded[0].data == {"honour_id": "n-f1", "category_id": cat.id, "category_name": "先进个人",
                                "nominee_kind": "individual", "nominee_id": "f1", "org_unit_id": "ca",
-                               "year": 2018, "awarded_on": D("2018-06-12"), "awarding_body": "王哥庄街道党工委"}
+                               "year": 2018, "awarded_on": D("2018-06-12"), "awarding_body": "王哥庄街道党工委",
+                               "external": False}
     assert [s for s, _, _ in n.history] == ["nominated", "approved", "publicized", "awarded"]
 
 
@@ -473,7 +474,8 @@ def test_record_external_collective_goes_straight_to_awarded(view):
     assert events[0].data == {"honour_id": "h-1", "category_id": cat.id,
                               "category_name": "上合组织青岛峰会服务保障工作先进集体", "nominee_kind": "collective",
                               "nominee_id": "wgz", "org_unit_id": "wgz", "year": 2018,
-                              "awarded_on": D("2018-07-20"), "awarding_body": "青岛市委、市政府"}
+                              "awarded_on": D("2018-07-20"), "awarding_body": "青岛市委、市政府",
+                              "external": True}
     with pytest.raises(NotFound) as info:
         domain.record_external(roll, "h-2", {**command, "nominee_id": "nowhere"}, cat, view)
     assert list(info.value.errors) == ["nominee_id"]

@@ -78,6 +78,10 @@ def leaves(summary: dict) -> dict:
                     if k != "series":
                         walk(f"lecture_series[{entry['series']}].{k}", v)
         elif key not in out:
+            if key == "honours":
+                for entry in value.get("from_higher_bodies", ()):
+                    out[f"honours.from_higher_bodies[{entry['title']}|{entry['awarding_body']}]"] = entry["count"]
+                value = {k: v for k, v in value.items() if k != "from_higher_bodies"}
             walk(key, value)
     return out
 
@@ -237,11 +241,17 @@ def test_narrative_activities_and_named_honours():
     summary["activities"]["by_kind"].update(members_meeting=4, committee_meeting=12, theme_day=12,
                                             political_birthday=3)
     summary["honours"]["by_category"]["上合组织青岛峰会服务保障工作先进集体"] = 1
+    summary["honours"]["by_category"]["王哥庄好婆婆"] = 3
+    summary["honours"]["from_higher_bodies"] = [{"title": "上合组织青岛峰会服务保障工作先进集体",
+                                                 "awarding_body": "青岛市委、市政府", "nominee_kind": "collective",
+                                                 "count": 1}]
     summary["household_links"] = 6300
     text = narrative(summary, "王哥庄街道")
     assert "王哥庄街道各级党组织召开党员大会4次、支委会12次，开展主题党日活动12次，为党员过政治生日3次。" in text
     assert "举办讲堂" not in text        # lectures are told by their series
-    assert "其中，获评“上合组织青岛峰会服务保障工作先进集体”1个。" in text
+    assert "涌现出了32个先进集体、43个先进个人，解决了1350件实事难事。" in text
+    assert "其中，获评“王哥庄好婆婆”3个。" in text
+    assert "王哥庄街道获得青岛市委、市政府授予的“上合组织青岛峰会服务保障工作先进集体”光荣称号。" in text
     assert "建立党员联户关系6300个" in text
 
 

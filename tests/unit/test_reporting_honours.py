@@ -19,19 +19,22 @@ def honours_event(event_type, data, occurred_at=OCCURRED):
                                               org_unit_id=data["org_unit_id"], occurred_at=occurred_at))
 
 
-def awarded(honour_id, kind, nominee_id, org_unit_id, on, category="先进个人", body="王哥庄街道党工委"):
-    return honours_event("honour_awarded", {
-        "honour_id": honour_id, "category_id": CATEGORY_IDS[category], "category_name": category, "nominee_kind": kind,
-        "nominee_id": nominee_id, "org_unit_id": org_unit_id, "year": D(on).year, "awarded_on": D(on),
-        "awarding_body": body})
+def awarded(honour_id, kind, nominee_id, org_unit_id, on, category="先进个人", body="王哥庄街道党工委",
+            external=None):
+    data = {"honour_id": honour_id, "category_id": CATEGORY_IDS[category], "category_name": category,
+            "nominee_kind": kind, "nominee_id": nominee_id, "org_unit_id": org_unit_id, "year": D(on).year,
+            "awarded_on": D(on), "awarding_body": body}
+    if external is not None:    # None: an event from before the field existed
+        data["external"] = external
+    return honours_event("honour_awarded", data)
 
 
 def individual(honour_id, member_id, org_unit_id, on, category="先进个人"):
     return awarded(honour_id, "individual", member_id, org_unit_id, on, category)
 
 
-def collective(honour_id, org_unit_id, on, category="先进集体", body="王哥庄街道党工委"):
-    return awarded(honour_id, "collective", org_unit_id, org_unit_id, on, category, body)
+def collective(honour_id, org_unit_id, on, category="先进集体", body="王哥庄街道党工委", external=None):
+    return awarded(honour_id, "collective", org_unit_id, org_unit_id, on, category, body, external)
 
 
 def revoked(honour_id, nominee_id, org_unit_id, on, category="先进个人"):
@@ -40,8 +43,11 @@ def revoked(honour_id, nominee_id, org_unit_id, on, category="先进个人"):
         "org_unit_id": org_unit_id, "revoked_on": D(on), "reason": "违纪"})
 
 
-def honours(events, unit_id="wgz", period=YEAR_2018):
-    return model_of(events).summary(unit_id, *period)["honours"]
+def honours(events, unit_id="wgz", period=YEAR_2018, higher=False):
+    figures = model_of(events).summary(unit_id, *period)["honours"]
+    if not higher:      # most tests have none; the article's test looks at them
+        assert figures.pop("from_higher_bodies") == []
+    return figures
 
 
 def history():
@@ -118,8 +124,7 @@ def test_shuffled_event_orders_give_identical_figures():
     for _ in range(30):
         shuffled = events[:]
         rng.shuffle(shuffled)
-        model = model_of(shuffled)
-        assert {(u, p): model.summary(u, *p)["honours"] for u in units for p in periods} == expected
+        assert {(u, p): honours(shuffled, u, p) for u in units for p in periods} == expected
     # the revocation before the award it revokes
     assert honours([events[-1]] + events[:-1], "other") == expected[("other", YEAR_2018)]
 
@@ -132,8 +137,12 @@ def test_the_articles_figures():
         collective(f"jt{i}", communities[i % 4], f"2018-06-{1 + i % 28:02d}") for i in range(32)
     ] + [
         individual(f"gr{i}", *members[i % 3], f"2018-06-{1 + i % 28:02d}") for i in range(43)
-    ] + [collective("shanghe", "wgz", "2018-07-20", category=SHANGHE, body="青岛市委、市政府")]
+    ] + [collective("shanghe", "wgz", "2018-07-20", category=SHANGHE, body="青岛市委、市政府", external=True)]
     random.Random(618).shuffle(events)
-    assert honours(events) == {"collective": 33, "individual": 43,
-                               "by_category": {SHANGHE: 1, "先进个人": 43, "先进集体": 32}}
-    assert honours(events, "laoshan") == honours(events)
+    # The street's own 32 and 43 (the article's 涌现出了32个先进集体、43个先进个人),
+    # and the honour from the higher body apart.
+    assert honours(events, higher=True) == {
+        "collective": 32, "individual": 43, "by_category": {SHANGHE: 1, "先进个人": 43, "先进集体": 32},
+        "from_higher_bodies": [{"title": SHANGHE, "awarding_body": "青岛市委、市政府", "nominee_kind": "collective",
+                                "count": 1}]}
+    assert honours(events, "laoshan", higher=True) == honours(events, higher=True)

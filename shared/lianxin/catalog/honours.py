@@ -130,6 +130,9 @@ class HonourAwarded(Schema):
     year = fields.Integer(required=True)
     awarded_on = fields.Date(required=True)
     awarding_body = Text(100, required=True)
+    # Added later (additive): events stored before it read as the street's own.
+    external = fields.Boolean(load_default=False, metadata={
+        "description": "true for an honour a higher body awarded (recorded by intake, not nominated here)"})
 
 
 @CATALOG.event("honour_revoked", owner="honours", description="An honour was revoked, with the reason.")

@@ -1,0 +1,83 @@
+"""三会一课 and the other obligations: which kinds are due how often, their
+calendar periods, and what was held in each. Pure; shared by activities (which
+enforces and announces them) and reporting (which reports compliance).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+# Defaults of 三会一课 and the rest (DESIGN.md); configurable per kind and organisation.
+DEFAULT_FREQUENCIES = {
+    "theme_day": "monthly", "members_meeting": "quarterly", "committee_meeting": "monthly",
+    "group_meeting": "monthly", "party_lesson": "quarterly", "org_life_meeting": "yearly",
+    "member_appraisal": "yearly",
+}
+# Party organisations whose unit owes the obligations.
+OBLIGED_ORG_KINDS = ("committee", "general_branch", "branch")
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: date
+    end: date
+
+
+def period_of(day: date, frequency: str) -> Period:
+    if frequency == "monthly":
+        start = day.replace(day=1)
+        end = (start.replace(year=start.year + 1, month=1) if start.month == 12
+               else start.replace(month=start.month + 1)) - timedelta(days=1)
+        return Period(f"{day.year}-{day.month:02d}", start, end)
+    if frequency == "quarterly":
+        q = (day.month - 1) // 3
+        start = date(day.year, 3 * q + 1, 1)
+        end = (date(day.year + 1, 1, 1) if q == 3 else date(day.year, 3 * q + 4, 1)) - timedelta(days=1)
+        return Period(f"{day.year}-Q{q + 1}", start, end)
+    if frequency == "yearly":
+        return Period(str(day.year), date(day.year, 1, 1), date(day.year, 12, 31))
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def periods_between(start: date, end: date, frequency: str) -> list[Period]:
+    """Every period of `frequency` that overlaps [start, end]."""
+    out, day = [], start
+    while day <= end:
+        period = period_of(day, frequency)
+        out.append(period)
+        day = period.end + timedelta(days=1)
+    return out
+
+
+def frequencies_for(unit_id: str, rules: dict) -> dict[str, str]:
+    """kind -> frequency for a unit: its own rules over the defaults; None drops a kind.
+    rules: {(org_unit_id or None, kind): frequency or None}."""
+    merged = dict(DEFAULT_FREQUENCIES)
+    for (rule_unit, kind), frequency in sorted(rules.items(), key=lambda kv: kv[0][0] is not None):
+        if rule_unit is None or rule_unit == unit_id:
+            merged[kind] = frequency
+    return {k: v for k, v in merged.items() if v}
+
+
+@dataclass(frozen=True)
+class Compliance:
+    org_unit_id: str
+    kind: str
+    period: Period
+    held: int
+
+    @property
+    def missed(self) -> bool:
+        return self.held == 0
+
+
+def compliance(unit_id: str, frequencies: dict[str, str], held_dates: dict[str, list[date]],
+               start: date, end: date) -> list[Compliance]:
+    """What was due, held and missed for one unit over the periods overlapping [start, end]."""
+    out = []
+    for kind, frequency in sorted(frequencies.items()):
+        days = held_dates.get(kind, [])
+        for period in periods_between(start, end, frequency):
+            out.append(Compliance(unit_id, kind, period, sum(period.start <= d <= period.end for d in days)))
+    return out
