@@ -109,6 +109,7 @@ class FindingFacts:
     """A finding's dated facts; its state on a day is derived from them."""
     id: str
     org_unit_id: str | None = None
+    round_id: str | None = None
     found_on: date | None = None
     confirmed: bool = False
     dismissed: bool = False
@@ -240,7 +241,7 @@ class ReportModel:
     def _finding(self, data: dict) -> FindingFacts:
         facts = self.findings.setdefault(data["finding_id"], FindingFacts(data["finding_id"]))
         if facts.org_unit_id is None:
-            facts.org_unit_id = data["org_unit_id"]
+            facts.org_unit_id, facts.round_id = data["org_unit_id"], data["round_id"]
             self._index("findings", data["org_unit_id"], data["finding_id"])
         return facts
 

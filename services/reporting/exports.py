@@ -79,6 +79,9 @@ def _label(key: str) -> str:
     if key.startswith("activities.by_kind."):
         kind = key.removeprefix("activities.by_kind.")
         return f"{KIND_LABELS.get(kind, kind)}次数"
+    if key.startswith("honours.from_higher_bodies[") and key.endswith("]"):
+        title, _, body = key[len("honours.from_higher_bodies["):-1].partition("|")
+        return f"{body}授予“{title}”数"
     if key.startswith("honours.by_category[") and key.endswith("]"):
         return f"获评“{key[len('honours.by_category['):-1]}”数"
     return ""
@@ -96,7 +99,7 @@ def _flatten(section: str, key: str, value) -> list[tuple[str, str, object]]:
             child_key = f"{key}[{child}]" if key in NAMED_KEYS else f"{key}.{child}"
             rows += _flatten(section, child_key, inner)
         return rows
-    return [(section, _figure(key), value)]
+    return [(section, key, value)]
 
 
 def _series_rows(series: list) -> list[tuple[str, str, object]]:
@@ -114,14 +117,19 @@ def _higher_body_rows(honours: dict) -> list[tuple[str, str, object]]:
     rows = []
     for entry in honours.get("from_higher_bodies") or ():
         key = f"honours.from_higher_bodies[{entry.get('title')}|{entry.get('awarding_body')}]"
-        rows.append(("honours", f"{key} {entry.get('awarding_body')}授予“{entry.get('title')}”数", entry.get("count")))
+        rows.append(("honours", key, entry.get("count")))
     return rows
 
 
 def summary_rows(summary: dict) -> list[tuple[str, str, object]]:
     """The summary as (section, figure, value) rows: the org unit and the
     period first, then every figure in the summary's order."""
-    rows = [("report", _figure(key), summary[key]) for key in REPORT_KEYS if key in summary]
+    return [(section, _figure(key), value) for section, key, value in summary_figures(summary)]
+
+
+def summary_figures(summary: dict) -> list[tuple[str, str, object]]:
+    """(section, stable key, value) for every figure, in summary_rows' order."""
+    rows = [("report", key, summary[key]) for key in REPORT_KEYS if key in summary]
     for section, value in summary.items():
         if section in REPORT_KEYS:
             continue
@@ -178,6 +186,88 @@ def summary_xlsx(summary: dict, org_unit_name: str | None = None) -> bytes:
     for column, letter in enumerate("ABC"):
         cells = [HEADER[column]] + ["" if row[column] is None else str(row[column]) for row in rows]
         sheet.column_dimensions[letter].width = min(max(_display_width(c) for c in cells) + 2, 80)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# -- the table reports (reports.py): one CSV/XLSX rendering for them all --------------------
+
+REPORT_TITLES = {"deeds": "党员为群众办小事实事", "compliance": "“三会一课”落实情况", "inspections": "党建“巡诊”讲评",
+                 "honours": "荣誉登记", "cases": "实事难事与矛盾纠纷"}
+COLUMN_LABELS = {
+    "org_unit_id": "组织单位", "org_unit_name": "组织单位名称", "week": "周次", "week_start": "周起始日",
+    "deeds": "办事件数", "members": "党员数", "members_with_deeds": "办事党员数",
+    "members_without_deeds": "未办事党员数", "points": "积分", "member_id": "党员", "member_name": "姓名",
+    "weeks_with_deeds": "办事周数", "last_done_on": "最近办事日期", "household_id": "联系户",
+    "linked_member_id": "联户党员", "month": "月份", "due": "应开展", "held": "已开展", "missed": "未开展",
+    "rate": "落实率", "round_id": "巡诊轮次", "round_name": "轮次名称", "zone_id": "管区", "zone_name": "管区名称",
+    "inspected_on": "巡诊日期", "score": "得分", "findings": "发现问题", "rectified": "已整改",
+    "open": "未整改", "overdue": "逾期未整改", "honour_id": "荣誉", "awarded_on": "授予日期",
+    "category_name": "荣誉名称", "nominee_kind": "类别", "nominee_id": "获得者", "nominee_name": "获得者名称",
+    "awarding_body": "授予单位", "external": "上级授予", "revoked_on": "撤销日期",
+    "difficult_matters_solved": "解决实事难事", "disputes_mediated": "调处矛盾纠纷",
+}
+
+
+def _header(column: str) -> str:
+    label = COLUMN_LABELS.get(column)
+    return f"{column} {label}" if label else column
+
+
+def table_rows(report: dict) -> list[list]:
+    """Header then one list per row, in the report's column order."""
+    columns = report["columns"]
+    return [[_header(c) for c in columns]] + [[row.get(c) for c in columns] for row in report["rows"]]
+
+
+def table_title(report: dict) -> str:
+    org = report.get("org_unit_name") or report.get("org_unit_id") or ""
+    name = REPORT_TITLES.get(report.get("report"), report.get("report", ""))
+    by = {"week": "按周", "member": "按党员", "household": "按联系户", "community": "按社区"}.get(report.get("by"), "")
+    as_of = f"，截至{report['as_of']}所知" if report.get("as_of") else ""
+    return f"{org}{name}{by}（{period_text(report['from'], report['to'])}{as_of}）"
+
+
+def table_csv(report: dict) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in table_rows(report):
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def table_xlsx(report: dict) -> bytes:
+    """One sheet: a title row, a bold header, the rows (numbers as numbers), and
+    a totals row when the report has totals for its columns."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    rows = table_rows(report)
+    width = len(report["columns"])
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = REPORT_TITLES.get(report.get("report"), "report")[:31].replace("“", "").replace("”", "")
+    sheet.append([table_title(report)])
+    if width > 1:
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet.cell(1, 1).font = Font(bold=True, size=14)
+    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    sheet.append(rows[0])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in rows[1:]:
+        sheet.append([v if isinstance(v, (int, float)) or v is None else str(v) for v in row])
+    totals = report.get("totals") or {}
+    if any(c in totals for c in report["columns"]):
+        sheet.append(["合计"] + [totals.get(c) for c in report["columns"][1:]])
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+    sheet.freeze_panes = "A3"
+    for index, column in enumerate(report["columns"], start=1):
+        cells = [str(r[index - 1]) for r in rows if r[index - 1] is not None]
+        letter = sheet.cell(2, index).column_letter
+        sheet.column_dimensions[letter].width = min(max(_display_width(c) for c in cells) + 2, 60)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from lianxin.fields import Id
 
@@ -31,3 +31,54 @@ class SummaryQuery(Schema):
         data["to"] = data.get("to") or today()
         data["from_"] = data.get("from_") or date(data["to"].year, 1, 1)
         return data
+
+
+class AsOfQuery(SummaryQuery):
+    """A report "as of" a past day: from the events that had occurred by its end."""
+    as_of = fields.Date(load_default=None, metadata={
+        "description": "the report as it stood at the end of this day (events that had occurred by then)"})
+
+    @validates_schema
+    def _as_of_past(self, data, **_):
+        from lianxin.clock import today
+        if data.get("as_of") and data["as_of"] > today():
+            raise ValidationError("must not be in the future", "as_of")
+
+
+class ReportQuery(AsOfQuery):
+    by = fields.String(load_default=None, validate=validate.OneOf(("community", "week", "member", "household")),
+                       metadata={"description": "deeds only: how rows are grouped (default community)"})
+    week = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-W\d{2}$"),
+                         metadata={"description": "deeds only: one ISO week (2018-W23) instead of from/to"})
+    round_id = Id(load_default=None, metadata={"description": "inspections only: one round"})
+
+    @pre_load
+    def _week_is_the_period(self, data, **_):
+        if data.get("week") not in (None, ""):
+            if data.get("from") or data.get("to"):
+                raise ValidationError("give either week or from/to", "week")
+            from .reports import week_bounds
+            from lianxin.errors import InvalidInput
+            try:
+                monday, sunday = week_bounds(data["week"])
+            except InvalidInput:
+                raise ValidationError("must look like 2018-W23 (ISO week)", "week")
+            data = {**data, "from": monday.isoformat(), "to": sunday.isoformat()}
+        return data
+
+
+class SnapshotsQuery(Schema):
+    org_unit_id = Id(load_default=None)
+    granularity = fields.String(load_default=None, validate=validate.OneOf(("month", "quarter", "year")))
+    year = fields.Integer(load_default=None, validate=validate.Range(min=1900, max=2200))
+    full = fields.Boolean(load_default=False, metadata={"description": "include each snapshot's summary"})
+
+    @pre_load
+    def _blank_is_unset(self, data, **_):
+        return {k: v for k, v in data.items() if v not in ("", None)}
+
+
+class PublishSnapshot(Schema):
+    org_unit_id = Id(load_default=None, metadata={"description": "default: the top of the tree"})
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}(-\d{2}|-Q[1-4])?$"),
+                           metadata={"description": "a closed month (2018-06), quarter (2018-Q2) or year (2018)"})

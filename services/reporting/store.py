@@ -1,44 +1,77 @@
 """Reporting's collections (no nameko).
 
-events  the append-only event store: _id = event_id, so storing an event is
-        also the record that it was processed (idempotency for free, and
-        written with the effect: the read model is derived from this store).
-The read model lives in memory and is rebuilt from `events` at start.
+events     the append-only event store: _id = event_id, so storing an event
+           is also the record that it was processed (idempotency for free, and
+           written with the effect: the read model is derived from this store).
+snapshots  closed periods' summaries (_id = <unit>:<period>), never changed
+           once written, each with its report_published event in its outbox.
+settings   _id "snapshots_since": the day automatic snapshots start from.
+The read model lives in memory and is rebuilt from `events` at start; so does
+the history (events in the order they occurred) that "as of" reports replay.
 """
 from __future__ import annotations
 
+import bisect
 import logging
+import threading
 import time
-from datetime import datetime, timezone
+from collections import OrderedDict
+from datetime import date, datetime, time as day_time, timedelta, timezone
 
 import pymongo
 
 from lianxin.catalog import CATALOG, InvalidEvent
-from lianxin.envelope import Event
-from lianxin.store import ServiceDb, insert_many_new
+from lianxin.envelope import BUSINESS_TZ, Event
+from lianxin.store import ServiceDb, insert_many_new, is_duplicate_key
 
+from . import snapshots as snapshot_rules
 from .domain import ReportModel
 
 log = logging.getLogger("lianxin.reporting")
 
 
+AS_OF_CACHE = 4     # "as of" models kept (each a full read model of its day)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of a business day, as an aware datetime."""
+    return datetime.combine(day + timedelta(days=1), day_time(), BUSINESS_TZ) - timedelta(microseconds=1)
+
+
 class ReportingStore:
-    OUTBOX_COLLECTIONS = ()
+    OUTBOX_COLLECTIONS = ("snapshots",)
     INDEXES = {
         "events": [([("event_type", pymongo.ASCENDING), ("occurred_at", pymongo.ASCENDING)], {"name": "by_type"}),
                    ([("org_unit_id", pymongo.ASCENDING), ("occurred_at", pymongo.ASCENDING)], {"name": "by_unit"})],
+        "snapshots": [([("org_unit_id", pymongo.ASCENDING), ("published_seq", pymongo.ASCENDING)],
+                       {"name": "by_unit"})],
     }
 
-    def __init__(self, db: ServiceDb, amqp_uri: str | None = None):
+    def __init__(self, db: ServiceDb, amqp_uri: str | None = None, *, obligations_from: date = date(2018, 1, 1),
+                 snapshot_units: list[str] | None = None, snapshots_since: date | None = None):
         self.db = db
         self.amqp_uri = amqp_uri
+        self.obligations_from = obligations_from
+        self.snapshot_units = list(snapshot_units or ())
+        self._snapshots_since = snapshots_since
         self.model = ReportModel()
         self.last_applied_at: datetime | None = None
+        # Every applied event by when it occurred, for "as of" replays.
+        self.history: list[tuple[datetime, str, Event]] = []
+        self._as_of: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
         self.rebuild()
 
     @classmethod
     def from_config(cls, db: ServiceDb, config: dict) -> "ReportingStore":
-        return cls(db, config.get("AMQP_URI"))
+        def day(key):
+            value = config.get(key)
+            return date.fromisoformat(str(value)) if value not in (None, "") else None
+        units = config.get("SNAPSHOT_UNITS") or []
+        if isinstance(units, str):
+            units = [u.strip() for u in units.split(",") if u.strip()]
+        return cls(db, config.get("AMQP_URI"), obligations_from=day("OBLIGATIONS_FROM") or date(2018, 1, 1),
+                   snapshot_units=units, snapshots_since=day("SNAPSHOTS_FROM"))
 
     def broker_backlog(self) -> dict:
         """Queue depths, for freshness: how much is still on its way."""
@@ -70,20 +103,113 @@ class ReportingStore:
         """Undo an append whose projection failed, so a retry starts clean."""
         self.db["events"].delete_many({"_id": {"$in": list(event_ids)}})
 
+    def applied(self, event: Event) -> None:
+        """An event is in the read model: keep it in the history, in the order
+        events occurred, and drop "as of" models it arrived too late for."""
+        occurred = event.occurred_at
+        bisect.insort(self.history, (occurred, event.event_id, event), key=lambda h: (h[0], h[1]))
+        with self._lock:
+            for as_of in [d for d in self._as_of if occurred <= end_of_day(d)]:
+                del self._as_of[as_of]
+
     def rebuild(self) -> ReportModel:
         """A fresh read model from every stored event."""
         started = time.perf_counter()
         model = ReportModel()
+        history = []
         batch = []
         for doc in self.db["events"].find({}, {"envelope": 1}):
             try:
-                batch.append(CATALOG.validate(doc["envelope"]))
+                event = CATALOG.validate(doc["envelope"])
             except InvalidEvent as exc:  # stored under an older catalog: keep, report
                 log.error("event %s no longer validates: %s", doc["_id"], exc.errors)
+                continue
+            batch.append(event)
+            history.append((event.occurred_at, event.event_id, event))
             if len(batch) >= 1000:
                 model.apply(batch)
                 batch = []
         model.apply(batch)
-        self.model = model
+        history.sort(key=lambda h: (h[0], h[1]))
+        self.model, self.history = model, history
+        with self._lock:
+            self._as_of.clear()
         log.info("read model rebuilt from %d events in %.2fs", model.applied, time.perf_counter() - started)
         return model
+
+    # -- "as of": the reports as they stood at the end of a past day ------------------------
+    def model_as_of(self, as_of: date | None) -> ReportModel:
+        """The read model of the events that had occurred by the end of `as_of`
+        (business time): the reports as they could have been read that day.
+        Replayed from the in-memory history, kept for the next question."""
+        if as_of is None:
+            return self.model
+        with self._lock:
+            if as_of in self._as_of:
+                self._as_of.move_to_end(as_of)
+                return self._as_of[as_of]
+        cutoff = end_of_day(as_of)
+        upto = bisect.bisect_right(self.history, cutoff, key=lambda h: h[0])
+        model = ReportModel()
+        model.apply([event for _, _, event in self.history[:upto]])
+        with self._lock:
+            self._as_of[as_of] = model
+            while len(self._as_of) > AS_OF_CACHE:
+                self._as_of.popitem(last=False)
+        return model
+
+    # -- snapshots (the downstream feed) --------------------------------------------------------
+    def snapshots_since(self, today: date) -> date:
+        """Automatic snapshots start from SNAPSHOTS_FROM, else from the day this
+        store first ran: a new installation loading years of history does not
+        publish a snapshot for every past month (ask for those by POST)."""
+        if self._snapshots_since is None:
+            doc = self.db["settings"].find_one_and_update(
+                {"_id": "snapshots_since"}, {"$setOnInsert": {"day": today.isoformat()}},
+                upsert=True, return_document=pymongo.ReturnDocument.AFTER)
+            self._snapshots_since = date.fromisoformat(doc["day"])
+        return self._snapshots_since
+
+    def snapshot(self, snapshot_id: str) -> dict | None:
+        return self.db["snapshots"].find_one({"_id": snapshot_id}, {"outbox": 0})
+
+    def snapshots(self, org_unit_id: str | None = None, granularity: str | None = None,
+                  year: int | None = None) -> list[dict]:
+        query: dict = {}
+        if org_unit_id:
+            query["org_unit_id"] = org_unit_id
+        if granularity:
+            query["granularity"] = granularity
+        docs = list(self.db["snapshots"].find(query, {"outbox": 0}).sort("published_seq", pymongo.ASCENDING))
+        if year is not None:
+            docs = [d for d in docs if d["period_start"].startswith(str(year))]
+        return docs
+
+    def publish_snapshot(self, unit_id: str, period: "snapshot_rules.ClosedPeriod", today: date,
+                         events_for) -> tuple[dict, bool]:
+        """Store the period's snapshot with its report_published event, once.
+        Returns (snapshot, created). `events_for(doc)` builds the envelopes."""
+        snapshot_id = period.snapshot_id(unit_id)
+        existing = self.snapshot(snapshot_id)
+        if existing is not None:
+            return existing, False
+        model = self.model
+        earlier = self.snapshots(unit_id)
+        notes = snapshot_rules.corrections(
+            earlier, lambda s: model.summary(unit_id, date.fromisoformat(s["period_start"]),
+                                             date.fromisoformat(s["period_end"])))
+        doc = {"_id": snapshot_id, "org_unit_id": unit_id, "granularity": period.granularity,
+               "period": period.label, "period_start": period.start.isoformat(),
+               "period_end": period.end.isoformat(), "published_on": today.isoformat(),
+               "published_at": datetime.now(timezone.utc).isoformat(),
+               "published_seq": (earlier[-1]["published_seq"] + 1) if earlier else 1,
+               "events_applied": model.applied,
+               "summary": model.summary(unit_id, period.start, period.end), "corrections": notes}
+        try:
+            self.db.insert_with_events("snapshots", doc, events_for(doc))
+        except Exception as exc:
+            if is_duplicate_key(exc):      # published concurrently: the first one stands
+                return self.snapshot(snapshot_id), False
+            raise
+        doc.pop("outbox", None)
+        return doc, True

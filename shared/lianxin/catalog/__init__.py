@@ -4,4 +4,4 @@ from .registry import Catalog, IntakeCommand, EventType, InvalidEvent, flatten_e
 CATALOG = Catalog()
 
 # Each module registers its owner's events and intake commands on import.
-from . import activities, honours, inspections, membership  # noqa: E402,F401
+from . import activities, honours, inspections, membership, reporting  # noqa: E402,F401
