@@ -79,6 +79,21 @@ def report(store: ReportingStore, name: str, query: dict, today: date) -> dict:
     return body
 
 
+def find_events(store: ReportingStore, query: dict) -> dict:
+    """The event store, queried by type, org unit (subtree by default) and time."""
+    units = None
+    if query.get("org_unit_id"):
+        unit = query["org_unit_id"]
+        if query.get("subtree", True):
+            units = store.model.subtree(unit)
+        else:
+            units = [unit]
+    events = store.find_events(query.get("event_type"), units, query.get("since"), query.get("until"),
+                               query["limit"], query.get("after"))
+    return {"events": events, "count": len(events),
+            "next_after": events[-1]["event_id"] if len(events) == query["limit"] else None}
+
+
 # -- snapshots ----------------------------------------------------------------------------------
 
 def _report_published(doc: dict) -> list[dict]:

@@ -82,3 +82,29 @@ class PublishSnapshot(Schema):
     org_unit_id = Id(load_default=None, metadata={"description": "default: the top of the tree"})
     period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}(-\d{2}|-Q[1-4])?$"),
                            metadata={"description": "a closed month (2018-06), quarter (2018-Q2) or year (2018)"})
+
+
+class EventsQuery(Schema):
+    """The event store, by type, org unit (and its subtree) and time occurred."""
+    event_type = fields.List(fields.String(), load_default=None,
+                             metadata={"description": "one or more types (repeat the parameter or comma-separate)"})
+    org_unit_id = Id(load_default=None)
+    subtree = fields.Boolean(load_default=True, metadata={"description": "include the units under org_unit_id"})
+    since = fields.AwareDateTime(load_default=None, metadata={"description": "occurred at or after (ISO 8601 with offset)"})
+    until = fields.AwareDateTime(load_default=None, metadata={"description": "occurred at or before"})
+    after = Id(load_default=None, metadata={"description": "continue after this event id (the previous page's last)"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+    @pre_load
+    def _shape(self, data, **_):
+        data = {k: v for k, v in data.items() if v not in ("", None)}
+        if isinstance(data.get("event_type"), str):
+            data["event_type"] = [t.strip() for t in data["event_type"].split(",") if t.strip()]
+        return data
+
+    @validates_schema
+    def _known_types(self, data, **_):
+        from lianxin.catalog import CATALOG
+        unknown = sorted(set(data.get("event_type") or ()) - set(CATALOG.event_types()))
+        if unknown:
+            raise ValidationError(f"unknown event types: {', '.join(unknown)}", "event_type")

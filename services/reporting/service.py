@@ -13,7 +13,7 @@ from lianxin.replies import reply
 from lianxin.topology import UNROUTED_QUEUE
 
 from . import handlers
-from .schemas import AsOfQuery, PublishSnapshot, ReportQuery, SnapshotsQuery
+from .schemas import AsOfQuery, EventsQuery, PublishSnapshot, ReportQuery, SnapshotsQuery
 from .store import ReportingStore
 
 log = logging.getLogger("lianxin.reporting")
@@ -21,6 +21,7 @@ SUMMARY_QUERY = AsOfQuery()
 REPORT_QUERY = ReportQuery()
 SNAPSHOTS_QUERY = SnapshotsQuery()
 PUBLISH_SNAPSHOT = PublishSnapshot()
+EVENTS_QUERY = EventsQuery()
 
 
 class ReportingService(OperationsRpc):
@@ -68,3 +69,7 @@ class ReportingService(OperationsRpc):
     @rpc
     def publish_snapshot(self, body: dict) -> dict:
         return reply(lambda: handlers.publish_snapshot(self.store, load(PUBLISH_SNAPSHOT, body), clock.today()))
+
+    @rpc
+    def events(self, query: dict) -> dict:
+        return reply(lambda: {"status": 200, "body": handlers.find_events(self.store, load(EVENTS_QUERY, query))})

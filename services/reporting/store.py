@@ -137,6 +137,38 @@ class ReportingStore:
         log.info("read model rebuilt from %d events in %.2fs", model.applied, time.perf_counter() - started)
         return model
 
+    def find_events(self, event_types: list[str] | None, unit_ids: list[str] | None, since: datetime | None,
+                    until: datetime | None, limit: int, after: str | None = None) -> list[dict]:
+        """Stored envelopes by type, org unit and the time they occurred (oldest
+        first), answered from the store's indexes; `after`: continue after
+        that event id (the last one of the previous page)."""
+        query: dict = {}
+        if event_types:
+            query["event_type"] = {"$in": event_types}
+        if unit_ids is not None:
+            query["org_unit_id"] = {"$in": unit_ids}
+        when: dict = {}
+        if since:
+            when["$gte"] = since
+        if until:
+            when["$lte"] = until
+        cursor_doc = self.db["events"].find_one({"_id": after}, {"occurred_at": 1}) if after else None
+        if cursor_doc is not None and "$gte" not in when:
+            when["$gte"] = cursor_doc["occurred_at"]      # start at the cursor's instant, not the beginning
+        if when:
+            query["occurred_at"] = when
+        docs = self.db["events"].find(query, {"envelope": 1}).sort(
+            [("occurred_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
+        out, skipping = [], cursor_doc is not None
+        for doc in docs:
+            if skipping:            # the events at the cursor's instant up to the cursor itself
+                skipping = doc["_id"] != after
+                continue
+            out.append(doc["envelope"])
+            if len(out) >= limit:
+                break
+        return out
+
     # -- "as of": the reports as they stood at the end of a past day ------------------------
     def model_as_of(self, as_of: date | None) -> ReportModel:
         """The read model of the events that had occurred by the end of `as_of`
