@@ -33,14 +33,26 @@ def _sum(rows: list[dict], keys) -> dict:
     return {k: sum(r[k] or 0 for r in rows) for k in keys}
 
 
-def _level_units(model: ReportModel, unit_id: str, level: str) -> list[str]:
-    """The units of `level` in the subtree; the unit itself if it is at or below
-    that level (a community's report is about the community)."""
-    units = model.subtree(unit_id)
-    found = [u for u in units if model.membership.unit_level(u) == level]
-    if found:
-        return found
-    return [unit_id]
+def _groups(model: ReportModel, unit_id: str, level: str = "community") -> list[tuple[str, str, list[str]]]:
+    """(group id, name, units) covering the whole subtree once: each unit of
+    `level` with its subtree, and the rest (units above that level, e.g. the
+    street's own organs or a zone) as one group named after the unit asked
+    for, so that rows always add up to the subtree's totals. A unit at or
+    below `level` is one group."""
+    view = model.membership
+    subtree = model.subtree(unit_id)
+    tops = [u for u in subtree if view.unit_level(u) == level]
+    if not tops or tops == [unit_id]:
+        return [(unit_id, view.unit_name(unit_id), subtree)]
+    groups, covered = [], set()
+    for top in tops:
+        units = view.subtree(top)
+        covered.update(units)
+        groups.append((top, view.unit_name(top), units))
+    rest = [u for u in subtree if u not in covered]
+    if rest:
+        groups.append((unit_id, f"{view.unit_name(unit_id)}（社区以上）", rest))
+    return groups
 
 
 def _ancestor_at(model: ReportModel, unit_id: str, level: str) -> str | None:
@@ -84,11 +96,12 @@ def deeds(model: ReportModel, unit_id: str, start: date, end: date, by: str = "c
 
 def _deeds_by_community(model, unit_id, start, end) -> dict:
     rows = []
-    for community in _level_units(model, unit_id, "community"):
-        units = model.membership.subtree(community)
+    for group, name, units in _groups(model, unit_id):
         done = model.deeds_between(units, start, end)
-        rows.append({"org_unit_id": community, "org_unit_name": model.membership.unit_name(community),
-                     "members": len(_party_members_on(model, units, end)),
+        members = len(_party_members_on(model, units, end))
+        if not (done or members) and group == unit_id and len(units) < len(model.subtree(unit_id)):
+            continue        # the above-community group, when nothing is there
+        rows.append({"org_unit_id": group, "org_unit_name": name, "members": members,
                      "members_with_deeds": len({d.member_id for d in done}), "deeds": len(done),
                      "points": sum(d.points for d in done)})
     columns = ["org_unit_id", "org_unit_name", "members", "members_with_deeds", "deeds", "points"]
@@ -98,19 +111,23 @@ def _deeds_by_community(model, unit_id, start, end) -> dict:
 
 
 def _deeds_by_week(model, unit_id, start, end) -> dict:
-    """Per ISO week (clipped to the period) and community: deeds, and the party
-    members counted at the week's end with and without one (每周办一件小事)."""
+    """Per ISO week (clipped to the period) and community: deeds, who did them
+    (anyone, as the summary counts members_with_deeds), and the party members
+    counted at the week's end and those of them with no deed that week
+    (每周办一件小事)."""
     rows = []
-    communities = [(c, model.membership.subtree(c)) for c in _level_units(model, unit_id, "community")]
+    groups = _groups(model, unit_id)
     monday = start - timedelta(days=start.weekday())
     while monday <= end:
         first, last = max(monday, start), min(monday + timedelta(days=6), end)
-        for community, units in communities:
+        for group, name, units in groups:
             done = model.deeds_between(units, first, last)
             members = set(_party_members_on(model, units, last))
+            if not (done or members) and group == unit_id and len(groups) > 1:
+                continue    # the above-community group, when nothing is there
             doers = {d.member_id for d in done}
             rows.append({"week": iso_week(monday), "week_start": monday.isoformat(),
-                         "org_unit_id": community, "org_unit_name": model.membership.unit_name(community),
+                         "org_unit_id": group, "org_unit_name": name,
                          "deeds": len(done), "members": len(members), "members_with_deeds": len(doers),
                          "members_without_deeds": len(members - doers)})
         monday += timedelta(days=7)
@@ -141,7 +158,8 @@ def _deeds_by_member(model, unit_id, start, end) -> dict:
                      "last_done_on": max(d.done_on for d in items).isoformat() if items else None})
     columns = ["member_id", "member_name", "org_unit_id", "org_unit_name", "deeds", "points", "weeks_with_deeds",
                "last_done_on"]
-    totals = {**_sum(rows, ("deeds", "points")), "members": len(rows),
+    totals = {**_sum(rows, ("deeds", "points")), "members": len(_party_members_on(model, units, end)),
+              "members_with_deeds": sum(1 for r in rows if r["deeds"]),
               "members_without_deeds": sum(1 for r in rows if not r["deeds"])}
     return _report("deeds", model, unit_id, start, end, columns, rows, totals, by="member")
 
@@ -218,9 +236,11 @@ def compliance(model: ReportModel, unit_id: str, start: date, end: date, today: 
 # -- inspections ------------------------------------------------------------------------------
 
 def inspections(model: ReportModel, unit_id: str, start: date, end: date, round_id: str | None = None) -> dict:
-    """Per round and unit assessed in [from, to]: its score, and its findings
-    (found in the period) - rectified (verified by `to`), open, overdue (due
-    before `to`, not rectified on it); and the same findings by zone."""
+    """Per round and unit: its score (assessed in [from, to]) and its findings
+    counted as the summary counts them - found in the period; rectified
+    (verified in the period, still so on `to`); open and overdue on `to` (of
+    those found by then; overdue: due before `to`) - and the same by zone, so
+    that the totals are the summary's figures."""
     view = model.membership
     units = model.subtree(unit_id)
     assessed = [model.assessments[i] for i in model._dated("assessments", units, start, end)]
@@ -229,34 +249,37 @@ def inspections(model: ReportModel, unit_id: str, start: date, end: date, round_
     findings: dict[tuple, list] = {}
     for finding_id in model._items("findings", units):
         f = model.findings[finding_id]
-        if f.counts() and start <= f.found_on <= end and (not round_id or f.round_id == round_id):
+        if f.counts() and f.found_on <= end and (not round_id or f.round_id == round_id):
             findings.setdefault((f.round_id, f.org_unit_id), []).append(f)
 
     def figures(items: list) -> dict:
-        rectified = sum(1 for f in items if f.rectified_on(end) is not None)
-        overdue = sum(1 for f in items if f.rectified_on(end) is None and f.due_on() is not None and f.due_on() < end)
-        return {"findings": len(items), "rectified": rectified, "open": len(items) - rectified, "overdue": overdue}
+        rectified_on = [f.rectified_on(end) for f in items]
+        return {"findings": sum(start <= f.found_on for f in items),
+                "rectified": sum(1 for d in rectified_on if d is not None and start <= d),
+                "open": sum(1 for d in rectified_on if d is None),
+                "overdue": sum(1 for f, d in zip(items, rectified_on)
+                               if d is None and f.due_on() is not None and f.due_on() < end)}
+
+    def row(round_, unit, inspected_on=None, score=None) -> dict:
+        zone = _ancestor_at(model, unit, "zone")
+        return {"round_id": round_, "round_name": model.rounds.get(round_), "org_unit_id": unit,
+                "org_unit_name": view.unit_name(unit), "zone_id": zone,
+                "zone_name": view.unit_name(zone) if zone else None,
+                "inspected_on": inspected_on.isoformat() if inspected_on else None, "score": score,
+                **figures(findings.get((round_, unit), []))}
 
     rows, seen = [], set()
     for round_, unit, inspected_on, total in sorted(assessed, key=lambda a: (a[0], a[1], a[2])):
         seen.add((round_, unit))
-        zone = _ancestor_at(model, unit, "zone")
-        rows.append({"round_id": round_, "round_name": model.rounds.get(round_), "org_unit_id": unit,
-                     "org_unit_name": view.unit_name(unit), "zone_id": zone,
-                     "zone_name": view.unit_name(zone) if zone else None, "inspected_on": inspected_on.isoformat(),
-                     "score": total, **figures(findings.get((round_, unit), []))})
-    # Findings in units with no assessment in the period still count (by zone too).
-    for (round_, unit), items in sorted(findings.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-        if (round_, unit) not in seen:
-            zone = _ancestor_at(model, unit, "zone")
-            rows.append({"round_id": round_, "round_name": model.rounds.get(round_), "org_unit_id": unit,
-                         "org_unit_name": view.unit_name(unit), "zone_id": zone,
-                         "zone_name": view.unit_name(zone) if zone else None, "inspected_on": None,
-                         "score": None, **figures(items)})
+        rows.append(row(round_, unit, inspected_on, total))
+    # Findings of units not assessed in the period still count, where they say anything.
+    for round_, unit in sorted(k for k in findings if k not in seen):
+        extra = row(round_, unit)
+        if any(extra[k] for k in ("findings", "rectified", "open", "overdue")):
+            rows.append(extra)
     zones: dict = {}
     for (_, unit), items in findings.items():
-        zone = _ancestor_at(model, unit, "zone")
-        zones.setdefault(zone, []).extend(items)
+        zones.setdefault(_ancestor_at(model, unit, "zone"), []).extend(items)
     zone_rows = [{"zone_id": z, "zone_name": view.unit_name(z) if z else None, **figures(items)}
                  for z, items in sorted(zones.items(), key=lambda kv: kv[0] or "")]
     columns = ["round_id", "round_name", "org_unit_id", "org_unit_name", "zone_id", "zone_name", "inspected_on",
@@ -305,23 +328,20 @@ def honours(model: ReportModel, unit_id: str, start: date, end: date) -> dict:
 # -- cases ------------------------------------------------------------------------------------
 
 def cases(model: ReportModel, unit_id: str, start: date, end: date) -> dict:
-    """Difficult matters solved and disputes mediated (resolved in [from, to]) per community."""
+    """Difficult matters solved and disputes mediated (resolved in [from, to])
+    per community, and those resolved above the communities in a row of their own."""
     rows = []
-    for community in _level_units(model, unit_id, "community"):
-        resolved = model.resolved_between(model.membership.subtree(community), start, end)
-        rows.append({"org_unit_id": community, "org_unit_name": model.membership.unit_name(community),
+    groups = _groups(model, unit_id)
+    for group, name, units in groups:
+        resolved = model.resolved_between(units, start, end)
+        if not resolved and group == unit_id and len(groups) > 1:
+            continue
+        rows.append({"org_unit_id": group, "org_unit_name": name,
                      "difficult_matters_solved": sum(r.kind == "difficult_matter" for r in resolved),
                      "disputes_mediated": sum(r.kind == "dispute" for r in resolved)})
-    # Cases resolved above the communities (by a zone or the street itself)
-    # get a row of their own, so that the rows add up to the totals.
-    totals = model._case_figures(model.subtree(unit_id), start, end)
-    rows_total = _sum(rows, ("difficult_matters_solved", "disputes_mediated"))
-    above = {k: totals[k] - rows_total[k] for k in totals}
-    if any(above.values()):
-        rows.append({"org_unit_id": unit_id,
-                     "org_unit_name": f"{model.membership.unit_name(unit_id)}（社区以上直接办理）", **above})
     columns = ["org_unit_id", "org_unit_name", "difficult_matters_solved", "disputes_mediated"]
-    return _report("cases", model, unit_id, start, end, columns, rows, totals)
+    return _report("cases", model, unit_id, start, end, columns, rows,
+                   _sum(rows, ("difficult_matters_solved", "disputes_mediated")))
 
 
 REPORTS = {"deeds": deeds, "compliance": compliance, "inspections": inspections, "honours": honours,

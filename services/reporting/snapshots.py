@@ -10,6 +10,7 @@ longer what they were last said to be: the figure, what it was, what it is now.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -31,8 +32,13 @@ class ClosedPeriod:
         return f"{unit_id}:{self.label}"
 
 
+LABEL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
+
+
 def period_named(label: str) -> ClosedPeriod:
     """'2018-06', '2018-Q2' or '2018' -> the period; ValueError otherwise."""
+    if not isinstance(label, str) or not LABEL.match(label):
+        raise ValueError(label)
     if "-Q" in label:
         year, quarter = label.split("-Q")
         granularity, day = "quarter", date(int(year), 3 * (int(quarter) - 1) + 1, 1)

@@ -181,10 +181,13 @@ class ReportingStore:
                 self._as_of.move_to_end(as_of)
                 return self._as_of[as_of]
         cutoff = end_of_day(as_of)
+        applied_before = self.model.applied
         upto = bisect.bisect_right(self.history, cutoff, key=lambda h: h[0])
         model = ReportModel()
         model.apply([event for _, _, event in self.history[:upto]])
         with self._lock:
+            if self.model.applied != applied_before:    # events arrived meanwhile: answer, don't keep
+                return model
             self._as_of[as_of] = model
             while len(self._as_of) > AS_OF_CACHE:
                 self._as_of.popitem(last=False)
