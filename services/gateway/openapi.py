@@ -17,9 +17,18 @@ PROBLEM = {
 }
 
 
-def _openapi_path(rule: str) -> tuple[str, list[str]]:
-    params = re.findall(r"<(\w+)>", rule)
-    return re.sub(r"<(\w+)>", r"{\1}", rule), params
+# werkzeug rules: <name>, or <any(a,b,c):name> (a path parameter with an enum)
+RULE_PARAM = re.compile(r"<(?:any\((?P<choices>[^)]*)\):)?(?P<name>\w+)>")
+
+
+def _openapi_path(rule: str) -> tuple[str, list[dict]]:
+    params = []
+    for match in RULE_PARAM.finditer(rule):
+        schema = {"type": "string"}
+        if match["choices"]:
+            schema["enum"] = [c.strip() for c in match["choices"].split(",")]
+        params.append({"in": "path", "name": match["name"], "required": True, "schema": schema})
+    return RULE_PARAM.sub(r"{\g<name>}", rule), params
 
 
 def build() -> dict:
@@ -30,7 +39,7 @@ def build() -> dict:
     for route in ROUTES:
         path, params = _openapi_path(route.path)
         operation: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
-        parameters = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in params]
+        parameters = list(params)
         if route.query is not None:
             parameters.append({"in": "query", "schema": route.query})
         if parameters:

@@ -22,7 +22,8 @@ from services.inspections.schemas import (
     AssessmentBody, CloseRound, CreateChecklist, DecideFinding, FollowUp, OpenRound, PlanRectification,
     RaiseFinding, ReviseChecklist, StartRectification, SubmissionBody, VerifyRectification,
 )
-from services.reporting.schemas import SummaryQuery
+from services.reporting.reports import REPORTS
+from services.reporting.schemas import AsOfQuery, EventsQuery, PublishSnapshot, ReportQuery, SnapshotsQuery
 
 BASE = "/api/v1"
 
@@ -201,18 +202,46 @@ ROUTES = (
           query=RegisterQuery, responses={200: "the register", 400: "invalid query", 404: "unknown unit"}),
     # reporting
     Route("GET", f"{BASE}/reports/summary", "Summary figures for an org unit subtree and period", "reporting",
-          query=SummaryQuery, responses={200: "the summary", 400: "invalid query", 404: "unknown org unit"}),
+          query=AsOfQuery, responses={200: "the summary", 400: "invalid query", 404: "unknown org unit"}),
     Route("GET", f"{BASE}/reports/summary.csv", "The summary as CSV (UTF-8 with BOM)", "reporting",
-          query=SummaryQuery, responses={200: "text/csv", 400: "invalid query", 404: "unknown org unit"}),
+          query=AsOfQuery, responses={200: "text/csv", 400: "invalid query", 404: "unknown org unit"}),
     Route("GET", f"{BASE}/reports/summary.xlsx", "The summary as an XLSX workbook", "reporting",
-          query=SummaryQuery, responses={200: "the workbook", 400: "invalid query", 404: "unknown org unit"}),
+          query=AsOfQuery, responses={200: "the workbook", 400: "invalid query", 404: "unknown org unit"}),
     Route("GET", f"{BASE}/reports/narrative",
           "The summary as Chinese prose in the style of the source article (text/plain, or JSON on Accept)",
-          "reporting", query=SummaryQuery, responses={200: "the narrative", 400: "invalid query",
+          "reporting", query=AsOfQuery, responses={200: "the narrative", 400: "invalid query",
                                                       404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/<any({','.join(sorted(REPORTS))}):report>",
+          "A table report: deeds (by community, week, member or household), compliance (三会一课 by branch and "
+          "month), inspections (by round and unit, and by zone), honours (the register), cases (by community)",
+          "reporting", query=ReportQuery, responses={200: "the report", 400: "invalid query", 404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/<any({','.join(sorted(REPORTS))}):report>.csv",
+          "A table report as CSV (UTF-8 with BOM)", "reporting", query=ReportQuery,
+          responses={200: "text/csv", 400: "invalid query", 404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/<any({','.join(sorted(REPORTS))}):report>.xlsx",
+          "A table report as an XLSX workbook", "reporting", query=ReportQuery,
+          responses={200: "the workbook", 400: "invalid query", 404: "unknown org unit"}),
+    Route("GET", f"{BASE}/events", "The event store: every event kept once, by type, org unit and time (oldest first)",
+          "reporting", query=EventsQuery, responses={200: "events and the next page's cursor", 400: "invalid query",
+                                                     404: "unknown org unit"}),
+    Route("GET", f"{BASE}/reports/snapshots", "Snapshots of closed periods (the downstream feed), oldest first",
+          "reporting", query=SnapshotsQuery, responses={200: "the snapshots", 400: "invalid query"}),
+    Route("POST", f"{BASE}/reports/snapshots",
+          "Publish a closed period's snapshot now (e.g. after loading history); once per unit and period",
+          "reporting", body=PublishSnapshot,
+          responses={201: "published", 200: "already published", 400: "invalid body", 404: "unknown org unit",
+                     409: "the period has not closed"}),
     Route("GET", f"{BASE}/reports/freshness",
           "How far behind the reports are: events applied, the last one's time, queue backlogs", "reporting",
           responses={200: "freshness"}),
     Route("GET", f"{BASE}/rejections", "Events rejected by any service, newest first", "operations",
           responses={200: "rejections"}),
+    # dashboard: a static page (HTML, ECharts shipped with it) that draws the reports above
+    Route("GET", "/dashboard",
+          "The dashboard page (text/html); ?org_unit_id=&from=&to=&community= open a given view", "dashboard",
+          responses={200: "the page (text/html)", 304: "not modified (ETag)"}),
+    Route("GET", "/dashboard/<name>", "A file of the dashboard (script, style sheet)", "dashboard",
+          responses={200: "the file", 304: "not modified (ETag)", 404: "no such file"}),
+    Route("GET", "/dashboard/vendor/<name>", "A vendored library of the dashboard (ECharts) or its licence",
+          "dashboard", responses={200: "the file", 304: "not modified (ETag)", 404: "no such file"}),
 )

@@ -35,7 +35,8 @@ from services.honours.schemas import COMMANDS as HONOURS, QUERIES as HONOUR_QUER
 from services.inspections.schemas import COMMANDS as INSPECTIONS
 from services.membership.schemas import COMMANDS as MEMBERSHIP
 from services.reporting import exports, narrative
-from services.reporting.schemas import SummaryQuery
+from services.reporting.reports import REPORTS
+from services.reporting.schemas import AsOfQuery, EventsQuery, PublishSnapshot, ReportQuery, SnapshotsQuery
 
 log = logging.getLogger("lianxin.gateway")
 
@@ -43,10 +44,15 @@ log = logging.getLogger("lianxin.gateway")
 class ServiceUnavailable(TransientError):
     title = "Service unavailable"
 RPC_TIMEOUT = 10.0
-SUMMARY_QUERY = SummaryQuery()
+SUMMARY_QUERY = AsOfQuery()
+REPORT_QUERY = ReportQuery()
+SNAPSHOTS_QUERY = SnapshotsQuery()
+EVENTS_QUERY = EventsQuery()
+REPORT_RULE = f"<any({','.join(sorted(REPORTS))}):report>"
 OPENAPI = openapi.build()
 BACKENDS = ("membership", "activities", "inspections", "honours", "reporting")
-COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES, "inspections": INSPECTIONS, "honours": HONOURS}
+COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES, "inspections": INSPECTIONS, "honours": HONOURS,
+            "reporting": {"publish_snapshot": PublishSnapshot()}}
 
 
 def endpoint(route: str):
@@ -480,6 +486,49 @@ class GatewayService:
         load(SUMMARY_QUERY, query)
         return unwrap(call(self.reporting.summary, query))[1]
 
+    @http("GET", f"{BASE}/reports/{REPORT_RULE}")
+    @endpoint(f"{BASE}/reports/{{report}}")
+    def table_report(self, request, report):
+        return json_response(self._report(request, report))
+
+    @http("GET", f"{BASE}/reports/{REPORT_RULE}.csv")
+    @endpoint(f"{BASE}/reports/{{report}}.csv")
+    def table_report_csv(self, request, report):
+        body = self._report(request, report)
+        return Response(exports.table_csv(body), mimetype="text/csv",
+                        headers={"Content-Disposition": _attachment(body, "csv", report)})
+
+    @http("GET", f"{BASE}/reports/{REPORT_RULE}.xlsx")
+    @endpoint(f"{BASE}/reports/{{report}}.xlsx")
+    def table_report_xlsx(self, request, report):
+        body = self._report(request, report)
+        return Response(exports.table_xlsx(body), mimetype=XLSX,
+                        headers={"Content-Disposition": _attachment(body, "xlsx", report)})
+
+    def _report(self, request, report: str) -> dict:
+        query = request.args.to_dict()
+        load(REPORT_QUERY, query)
+        return unwrap(call(self.reporting.report, report, query))[1]
+
+    @http("GET", f"{BASE}/events")
+    @endpoint(f"{BASE}/events")
+    def stored_events(self, request):
+        query = request.args.to_dict()
+        if len(request.args.getlist("event_type")) > 1:       # ?event_type=a&event_type=b
+            query["event_type"] = ",".join(request.args.getlist("event_type"))
+        load(EVENTS_QUERY, query)
+        return forward(self.reporting.events, query)
+
+    @http("GET", f"{BASE}/reports/snapshots")
+    @endpoint(f"{BASE}/reports/snapshots")
+    def snapshots(self, request):
+        return self._query(request, "reporting", "snapshots", SNAPSHOTS_QUERY)
+
+    @http("POST", f"{BASE}/reports/snapshots")
+    @endpoint(f"{BASE}/reports/snapshots")
+    def publish_snapshot(self, request):
+        return self._command(request, "publish_snapshot", service="reporting")
+
     @http("GET", f"{BASE}/reports/freshness")
     @endpoint(f"{BASE}/reports/freshness")
     def freshness(self, request):
@@ -500,13 +549,41 @@ class GatewayService:
         return json_response({"rejections": found[:limit], "count": len(found[:limit]),
                               "unavailable": unavailable})
 
+    # -- dashboard (static page and its assets; services/gateway/dashboard.py) ------------
+    @http("GET", "/dashboard")
+    @endpoint("/dashboard")
+    def dashboard_page(self, request):
+        return _dashboard_file(request, "index.html")
+
+    @http("GET", "/dashboard/<name>")
+    @endpoint("/dashboard/{name}")
+    def dashboard_file(self, request, name):
+        return _dashboard_file(request, name)
+
+    @http("GET", "/dashboard/vendor/<name>")
+    @endpoint("/dashboard/vendor/{name}")
+    def dashboard_vendor_file(self, request, name):
+        return _dashboard_file(request, f"vendor/{name}")
+
+
+def _dashboard_file(request, name: str) -> Response:
+    from lianxin.errors import NotFound
+
+    from . import dashboard   # imported here to keep the dashboard's code in one block of this file
+    found = dashboard.asset(name)
+    if found is None:
+        return problem_response(NotFound(f"no dashboard file {name!r}"))
+    if found.not_modified(request.headers.get("If-None-Match")):
+        return Response(status=304, headers=found.headers)
+    return Response(found.body, content_type=found.mimetype, headers=found.headers)
+
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _attachment(summary: dict, extension: str) -> str:
+def _attachment(summary: dict, extension: str, report: str = "summary") -> str:
     from urllib.parse import quote
-    name = f"summary-{summary['org_unit_id']}-{summary['from']}-{summary['to']}.{extension}"
+    name = f"{report}-{summary['org_unit_id']}-{summary['from']}-{summary['to']}.{extension}"
     return f"attachment; filename*=UTF-8''{quote(name)}"
 
 
