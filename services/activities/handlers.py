@@ -179,7 +179,7 @@ def appraisal_sheet(store: ActivitiesStore, unit_id: str, year: int) -> dict:
 
 def _prepare_deed(store: ActivitiesStore, command: dict, today: date):
     deed_id = command.get("id") or new_id()
-    earned = store.points_this_week(command["member_id"], command["category"], command["done_on"])
+    earned = store.points_this_week(command["member_id"], command["category"], command["done_on"], excluding=deed_id)
     points = domain.deed_points(command["category"], store.points_rules, earned)
     return domain.record_deed(deed_id, command, store.view, today, points)
 

@@ -1,7 +1,10 @@
 """Activities' collections, behind domain-language methods (no nameko).
 
 activities          _id = activity id
-deeds               _id = deed id; by member and week for points and weekly counts
+deeds               _id = deed id
+deed_weeks          _id = "<member>|<ISO week>": the ids of a member's deeds of that week, so
+                    points caps and weekly counts read deeds by _id (an index on MongoDB, and
+                    the only fast lookup of the embedded store); the deeds stay the truth
 cases               _id = case id; intake event ids applied kept inside
 appraisal_sheets    _id = "<unit>:<year>": one unit's grades of one year
 obligation_rules    _id = "<unit or *>:<kind>"
@@ -47,6 +50,7 @@ class ActivitiesStore:
         self.obligations_from = obligations_from
         self.view = MembershipView()
         self.rebuild_view()
+        self._index_deed_weeks()
 
     @classmethod
     def from_config(cls, db: ServiceDb, config: dict) -> "ActivitiesStore":
@@ -165,13 +169,44 @@ class ActivitiesStore:
         doc = self.deed_doc(deed_id)
         return self.deed(doc) if doc else None
 
-    def points_this_week(self, member_id: str, category: str, day: date) -> int:
-        docs = self.db["deeds"].find({"member_id": member_id, "week": iso_week(day), "category": category,
-                                      "status": {"$ne": "disputed"}}, {"points": 1})
-        return sum(d.get("points", 0) for d in docs)
+    @staticmethod
+    def _week_key(member_id: str, day: date) -> str:
+        return f"{member_id}|{iso_week(day)}"
+
+    def _index_deed_weeks(self) -> None:
+        """Build deed_weeks for deeds stored before it existed (once)."""
+        if self.db["deed_weeks"].find_one({}) is not None or self.db["deeds"].find_one({}) is None:
+            return
+        weeks: dict[str, list] = {}
+        for doc in self.db["deeds"].find({}, {"member_id": 1, "week": 1}):
+            weeks.setdefault(f"{doc['member_id']}|{doc['week']}", []).append(doc["_id"])
+        insert_many_new(self.db["deed_weeks"], [{"_id": k, "deed_ids": v} for k, v in weeks.items()])
+        log.info("indexed %d member-weeks of deeds", len(weeks))
+
+    def _note_in_week(self, deed: Deed) -> None:
+        """Add the deed's id to its member-week, idempotently, BEFORE the deed is
+        written: an id noted for a deed that never got written is skipped on
+        reading (the deeds are the truth), a deed never misses its week."""
+        key = self._week_key(deed.member_id, deed.done_on)
+        try:
+            self.db["deed_weeks"].update_one({"_id": key, "deed_ids": {"$ne": deed.id}},
+                                             {"$push": {"deed_ids": deed.id}}, upsert=True)
+        except pymongo.errors.DuplicateKeyError:
+            pass        # the week exists and already has this deed
+
+    def _week_deeds(self, keys: list[str]) -> list[dict]:
+        ids = [i for doc in self.db["deed_weeks"].find({"_id": {"$in": keys}}) for i in doc["deed_ids"]]
+        return list(self.db["deeds"].find({"_id": {"$in": ids}})) if ids else []
+
+    def points_this_week(self, member_id: str, category: str, day: date, excluding: str | None = None) -> int:
+        docs = self._week_deeds([self._week_key(member_id, day)])
+        return sum(d.get("points", 0) for d in docs
+                   if d["category"] == category and d.get("status") != "disputed" and d["_id"] != excluding)
 
     def add_deeds(self, deeds: list[tuple[Deed, str, list[dict]]]) -> set:
         """Insert new deeds in one round trip; returns the ids inserted (others existed)."""
+        for deed, _, _ in deeds:
+            self._note_in_week(deed)
         return self.db.insert_many_with_events("deeds", [
             ({**self._deed_doc(deed), "_id": deed.id, "request_hash": fingerprint, "created_at": utc_now()}, events)
             for deed, fingerprint, events in deeds])
@@ -182,8 +217,8 @@ class ActivitiesStore:
             raise StaleWrite(f"deed {old.id!r} changed meanwhile; try again")
 
     def deeds_of(self, member_ids: list[str], week: str) -> list[Deed]:
-        docs = self.db["deeds"].find({"member_id": {"$in": list(member_ids)}, "week": week})
-        return [self.deed(d) for d in docs]
+        docs = self._week_deeds([f"{m}|{week}" for m in dict.fromkeys(member_ids)])
+        return [self.deed(d) for d in docs if d["week"] == week]
 
     @staticmethod
     def _deed_doc(d: Deed) -> dict:
