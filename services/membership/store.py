@@ -7,6 +7,9 @@ members     _id = member id; transfers live inside the member (one document,
             sealed by the vault; `version` guards concurrent changes
 households  _id = household id; its links live inside it, so "one member at
             a time" is a single-document rule
+link_ids    _id = link id -> its household: finds a link by _id (an index on MongoDB,
+            the only fast lookup of the embedded store); noted before the household
+            is written, and trusted only when the household holds the link
 Each document carries its own outbox (lianxin.store.ServiceDb).
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pymongo
 
 from lianxin.errors import StaleWrite
 from lianxin.personal_data import DEV_DATA_KEY, Vault
-from lianxin.store import ServiceDb, as_day, stored_day, utc_now
+from lianxin.store import ServiceDb, as_day, insert_many_new, stored_day, utc_now
 
 from .domain import Household, Link, Member, OrgUnit, PartyOrg, Transfer
 
@@ -46,6 +49,22 @@ class MembershipStore:
     def __init__(self, db: ServiceDb, vault: Vault):
         self.db = db
         self.vault = vault
+        self._index_link_ids()
+
+    def _index_link_ids(self) -> None:
+        """Build link_ids for links stored before it existed (once)."""
+        if self.db["link_ids"].find_one({}) is not None or self.db["households"].find_one({}) is None:
+            return
+        docs = [{"_id": link["id"], "household_id": doc["_id"]}
+                for doc in self.db["households"].find({}, {"links": 1}) for link in doc.get("links", [])]
+        insert_many_new(self.db["link_ids"], docs)
+        log.info("indexed %d household links", len(docs))
+
+    def _household_doc_of_link(self, link_id: str, projection: dict | None = None) -> dict | None:
+        entry = self.db["link_ids"].find_one({"_id": link_id})
+        if entry is None:
+            return None
+        return self.db["households"].find_one({"_id": entry["household_id"], "links.id": link_id}, projection)
 
     @classmethod
     def from_config(cls, db: ServiceDb, config: dict) -> "MembershipStore":
@@ -224,7 +243,7 @@ class MembershipStore:
         return self.household(doc) if doc else None
 
     def household_by_link(self, link_id: str) -> Household | None:
-        doc = self.db["households"].find_one({"links.id": link_id})
+        doc = self._household_doc_of_link(link_id)
         return self.household(doc) if doc else None
 
     def households_of_member(self, member_id: str) -> list[Household]:
@@ -258,6 +277,8 @@ class MembershipStore:
                        "unlinked_on": stored_day(l.unlinked_on), "reason": l.reason} for l in new.links],
         }
         request = [{"id": new_link[0], "hash": new_link[1]}] if new_link else []
+        if new_link:    # (re)pointed here: reached only when no household holds the link yet
+            self.db["link_ids"].update_one({"_id": new_link[0]}, {"$set": {"household_id": new.id}}, upsert=True)
         if old is None:
             self.db.insert_with_events("households", {"_id": new.id, "version": 1, "link_requests": request,
                                                       **doc}, events)
@@ -270,7 +291,7 @@ class MembershipStore:
 
     def link_doc(self, link_id: str) -> dict | None:
         """The link's creation record: {_id, request_hash, household_id} (for idempotent retries)."""
-        doc = self.db["households"].find_one({"links.id": link_id}, {"link_requests": 1})
+        doc = self._household_doc_of_link(link_id, {"link_requests": 1})
         if doc is None:
             return None
         fingerprint = next((r["hash"] for r in doc.get("link_requests", []) if r["id"] == link_id), None)
