@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint unit integration e2e faults bench docs broker clean
+.PHONY: run test lint unit integration e2e faults bench docs broker chromium demo-2018 clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "== setting up $(VENV) (first run takes a minute)"
@@ -18,12 +18,16 @@ $(STAMP): requirements.txt pyproject.toml
 broker:
 	@scripts/ensure-broker
 
+# the dashboard's end-to-end test drives headless Chromium
+chromium:
+	@scripts/ensure-chromium
+
 ## make run: the whole system on the embedded store, seeded with the demo
 run: $(STAMP) broker
 	@$(BIN)/python -m scripts.run
 
 ## make test: every test (unit, integration, e2e, faults) against the real broker
-test: $(STAMP) broker lint
+test: $(STAMP) broker chromium lint
 	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests
 
 lint: $(STAMP)
@@ -34,6 +38,13 @@ unit: $(STAMP)
 
 integration e2e faults: $(STAMP) broker
 	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests/$@
+
+e2e: chromium
+
+## make demo-2018: load the 2018 acceptance data set (the article's figures) into a running
+## system (`make run` in another terminal); GATEWAY_PORT and AMQP_URI as for make run
+demo-2018: $(STAMP)
+	@$(BIN)/python -m scripts.demo2018 $(DEMO_ARGS)
 
 ## make bench: the benchmark harness (raw broker vs Lianxin, same run)
 bench: $(STAMP) broker

@@ -21,7 +21,7 @@ import sys  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from bench import lianxin_path, raw_broker  # noqa: E402
+from bench import lianxin_path, raw_broker, report_query  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -123,13 +123,18 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=20000, help="messages / events per throughput phase")
     parser.add_argument("--size", type=int, default=300, help="raw message body size in bytes "
                         "(Lianxin's envelopes are ~450 B; both sizes are reported)")
-    parser.add_argument("--only", choices=("raw", "lianxin"), help="measure one side only")
+    parser.add_argument("--only", choices=("raw", "lianxin", "report"),
+                        help="measure one side only; `report`: reports over the 2018 data set "
+                             "(bench/report_query.py), with the raw broker")
     parser.add_argument("--json", action="store_true", help="print the JSON result only (progress to stderr)")
     parser.add_argument("--latency-rate", type=float, default=TARGET_RATE, help="paced events/s in the latency phases")
     parser.add_argument("--latency-count", type=int, default=5000, help="events in each latency phase")
     parser.add_argument("--write-batch", type=int, default=500, help="documents per insert_many_with_events")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the Lianxin throughput phase; stats to bench/results/<ts>.prof")
+    parser.add_argument("--report-requests", type=int, default=200, help="--only report: requests per query")
+    parser.add_argument("--report-base", help="--only report: time this already loaded system (e.g. "
+                        "make run + make demo-2018) instead of loading one on the throwaway vhost")
     args = parser.parse_args(argv)
 
     out = sys.stderr if args.json else sys.stdout
@@ -158,7 +163,7 @@ def main(argv=None) -> int:
         profiler = cProfile.Profile()
     try:
         with lianxin_path.throwaway_vhost(broker, progress) as uri:
-            if args.only in (None, "raw"):
+            if args.only in (None, "raw", "report"):
                 result["raw"] = raw_broker.measure(
                     uri, count=args.count, size=args.size, progress=progress,
                     latency_rate=args.latency_rate, latency_count=args.latency_count)
@@ -166,6 +171,8 @@ def main(argv=None) -> int:
                 result["lianxin"] = lianxin_path.measure(
                     uri, args.count, write_batch=args.write_batch, latency_rate=args.latency_rate,
                     latency_count=args.latency_count, progress=progress, profiler=profiler)
+            if args.only == "report":
+                result["report"] = report_query.measure(uri, args.report_requests, progress, args.report_base)
     except (raw_broker.BenchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -199,6 +206,9 @@ def main(argv=None) -> int:
         if result.get("lianxin"):
             print()
             print(_time_in(result))
+        if result.get("report"):
+            print()
+            print(report_query.table(result["report"]))
         load = result["machine"]["loadavg_at_start"][0], result["machine"]["loadavg_at_end"][0]
         print(f"\nload average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} on {os.cpu_count()} cpus")
         print(f"result written to {path}")
