@@ -141,8 +141,9 @@ def _honours(base: str, rng: random.Random, members: list[dict], gone: list[str]
                                          "awarded_on": "2018-06-30"}})
     progress(f"  honours: {awarded['collective']} collectives and {awarded['individual']} individuals awarded, "
              f"1 nomination rejected{', and the summit honour by intake' if external else ''}")
-    return {"honours_collective": awarded["collective"] + (1 if external else 0),
-            "honours_individual": awarded["individual"]}
+    # The street's own 先进集体/先进个人; the city's honour is reported apart.
+    return {"honours_collective": awarded["collective"], "honours_individual": awarded["individual"],
+            "honours_from_higher_bodies": 1 if external else 0}
 
 
 def _publish_intake(amqp_uri: str | None, envelope: dict) -> bool:

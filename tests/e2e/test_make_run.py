@@ -65,10 +65,14 @@ def test_the_demo_is_served_by_separate_service_processes(running):
 
     # Honours: the 1 July commendations and the summit honour from the city (by intake).
     honours = run.wait_for(lambda: (lambda s: s if s["honours"]["collective"] == counts["honours_collective"]
+                                    and len(s["honours"]["from_higher_bodies"]) == counts["honours_from_higher_bodies"]
                                     else None)(_summary(running, "wgz", "2018-01-01", "2018-12-31")))
     assert honours, "the honours never all arrived"
     assert honours["honours"]["individual"] == counts["honours_individual"]
     assert honours["honours"]["by_category"]["上合组织青岛峰会服务保障工作先进集体"] == 1
+    assert honours["honours"]["from_higher_bodies"] == [
+        {"title": "上合组织青岛峰会服务保障工作先进集体", "awarding_body": "青岛市委、市政府", "nominee_kind": "collective",
+         "count": 1}]
 
     # Seeding again is a no-op: every write carries a client id.
     assert demo.seed(running, progress=lambda line: None, amqp_uri=amqp_uri) == counts

@@ -114,6 +114,13 @@ def test_honours_from_higher_bodies_arrive_by_intake(running):
     running.post("/org-units", {"id": "c-new", "name": "新社区", "level": "community", "parent_id": "za"})
     eventually(lambda: running.get("/honours", org_unit_id="c-new").json()["count"] == 1, timeout=30,
                message="applied once the unit is known")
-    figures = eventually(lambda: running.summary("wgz", iso(10), iso(0)).get("honours", {}).get("collective") == 2
+    figures = eventually(lambda: len(running.summary("wgz", iso(10), iso(0)).get("honours", {})
+                                     .get("from_higher_bodies", [])) == 2
                          and running.summary("wgz", iso(10), iso(0))["honours"], message="counted")
     assert figures["by_category"] == {"上合组织青岛峰会服务保障工作先进集体": 1, "先进集体": 1}
+    # Both came from higher bodies: reported apart from the street's own 先进集体.
+    assert (figures["collective"], figures["individual"]) == (0, 0)
+    assert figures["from_higher_bodies"] == [
+        {"title": "上合组织青岛峰会服务保障工作先进集体", "awarding_body": "青岛市委、市政府", "nominee_kind": "collective",
+         "count": 1},
+        {"title": "先进集体", "awarding_body": "崂山区委", "nominee_kind": "collective", "count": 1}]
