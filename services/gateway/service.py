@@ -16,7 +16,6 @@ import kombu
 from nameko.exceptions import UnknownService
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
@@ -24,7 +23,7 @@ from lianxin import metrics
 from lianxin.commands import load
 from lianxin.config import from_nameko_config
 from lianxin.errors import LianxinError, TransientError
-from lianxin.nameko import MetricsEndpoint
+from lianxin.nameko import MetricsEndpoint, http
 from lianxin.replies import unwrap
 
 from . import openapi

@@ -5,3 +5,4 @@ these few extensions, not the services' domain, stores or handlers.
 """
 from .extensions import MetricsEndpoint, ServiceResources, StoreProvider, consume  # noqa: F401
 from .operations import OperationsRpc  # noqa: F401
+from .web import http  # noqa: F401
