@@ -56,7 +56,13 @@ def freshness(store: ReportingStore) -> dict:
 
 
 def summary(store: ReportingStore, org_unit_id: str, start: date, end: date, as_of: date | None = None) -> dict:
-    body = store.model_as_of(as_of).summary(org_unit_id, start, end)
+    model = store.model_as_of(as_of)
+    # The same question asked again before any event was applied gets the
+    # same answer: kept until the model changes (dashboards poll the same few).
+    key = (as_of, id(model), model.applied, org_unit_id, start, end)
+    body = store.cached_summary(key)
+    if body is None:
+        body = store.cache_summary(key, model.summary(org_unit_id, start, end))
     return {**body, "as_of": as_of.isoformat()} if as_of else body
 
 

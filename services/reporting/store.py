@@ -31,6 +31,7 @@ log = logging.getLogger("lianxin.reporting")
 
 
 AS_OF_CACHE = 4     # "as of" models kept (each a full read model of its day)
+SUMMARY_CACHE = 256  # summaries kept until an event changes the model they came from
 
 
 def end_of_day(day: date) -> datetime:
@@ -59,6 +60,7 @@ class ReportingStore:
         # Every applied event by when it occurred, for "as of" replays.
         self.history: list[tuple[datetime, str, Event]] = []
         self._as_of: OrderedDict = OrderedDict()
+        self._summaries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self.rebuild()
 
@@ -168,6 +170,21 @@ class ReportingStore:
             if len(out) >= limit:
                 break
         return out
+
+    def cached_summary(self, key: tuple) -> dict | None:
+        """A summary computed for `key` = (as_of, model id, events applied, unit, from, to), if kept."""
+        with self._lock:
+            body = self._summaries.get(key)
+            if body is not None:
+                self._summaries.move_to_end(key)
+            return body
+
+    def cache_summary(self, key: tuple, body: dict) -> dict:
+        with self._lock:
+            self._summaries[key] = body
+            while len(self._summaries) > SUMMARY_CACHE:
+                self._summaries.popitem(last=False)
+        return body
 
     # -- "as of": the reports as they stood at the end of a past day ------------------------
     def model_as_of(self, as_of: date | None) -> ReportModel:

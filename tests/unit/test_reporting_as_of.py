@@ -170,3 +170,25 @@ def test_the_as_of_model_equals_a_model_of_the_same_events_built_directly():
         direct(events, D("2018-06-30")).summary("wgz", *JUNE)
     assert june_deeds(restarted.model_as_of(D("2018-06-30"))) == 4
     assert restarted.model_as_of(None).summary("wgz", *JUNE) == store.model.summary("wgz", *JUNE)
+
+
+def test_a_summary_is_answered_again_from_cache_until_an_event_changes_the_model():
+    store = ReportingStore(ServiceDb(client_for(None)[f"cache{uuid.uuid4().hex[:8]}"], ["snapshots"]))
+
+    def event(event_type, data):
+        return CATALOG.validate(CATALOG.new_event(event_type, data, source="test", org_unit_id=data["org_unit_id"]))
+
+    handlers.apply_events(store, [event("org_unit_created", {"org_unit_id": "s", "name": "街道", "level": "street",
+                                                              "parent_id": None})])
+    calls = []
+    original = store.model.summary
+    store.model.summary = lambda *a: calls.append(a) or original(*a)
+    period = (date(2018, 1, 1), date(2018, 12, 31))
+    first = handlers.summary(store, "s", *period)
+    again = handlers.summary(store, "s", *period)
+    assert again == first and len(calls) == 1                    # answered from the cache
+    handlers.apply_events(store, [event("deed_recorded", {
+        "deed_id": "d1", "member_id": "m1", "household_id": None, "org_unit_id": "s", "done_on": date(2018, 3, 1),
+        "category": "帮扶", "description": "x", "recorded_by": "m1", "points": 1})])
+    after = handlers.summary(store, "s", *period)
+    assert len(calls) == 2 and after["deeds"]["total"] == 1 and first["deeds"]["total"] == 0
