@@ -9,15 +9,13 @@ module and once more to show that a second load changes nothing. How long
 it takes, and why, is in docs/performance.md ("Reports over the 2018 data set").
 """
 import json
-import os
 import time
 
 import pytest
 import requests
 
-from scripts import demo2018, run
-from tests.support.broker import Vhost
-from tests.support.system import free_port
+from scripts import demo2018
+from tests.support.processes import deployed
 
 STREET, YEAR = {"org_unit_id": "wgz"}, {"from": "2018-01-01", "to": "2018-12-31"}
 LOAD_TIMEOUT = 3000
@@ -37,21 +35,12 @@ SENTENCES = (
 def loaded(tmp_path_factory):
     """Every service in its own process on a throwaway vhost, the 2018 data set loaded once."""
     logs = tmp_path_factory.mktemp("demo2018-logs")
-    with Vhost() as vhost:
-        port = free_port()
-        env = dict(os.environ, AMQP_URI=vhost.uri, GATEWAY_PORT=str(port))
-        env.pop("MONGO_URI", None)
-        procs = {name: run.start(name, 0, logs, env) for name in run.SERVICES}
-        try:
-            base = f"http://127.0.0.1:{port}"
-            run.wait_ready(base, procs, logs)
-            lines = []
-            started = time.monotonic()
-            result = demo2018.seed(base, vhost.uri, progress=lines.append, wait=LOAD_TIMEOUT)
-            print(f"\n2018 data set loaded in {time.monotonic() - started:.0f}s\n" + "\n".join(lines))
-            yield {"base": base, "amqp": vhost.uri, "result": result, "logs": logs}
-        finally:
-            run.stop(procs)
+    with deployed(logs) as (base, amqp_uri):
+        lines = []
+        started = time.monotonic()
+        result = demo2018.seed(base, amqp_uri, progress=lines.append, wait=LOAD_TIMEOUT)
+        print(f"\n2018 data set loaded in {time.monotonic() - started:.0f}s\n" + "\n".join(lines))
+        yield {"base": base, "amqp": amqp_uri, "result": result, "logs": logs}
 
 
 def _get(base: str, path: str, **params) -> requests.Response:

@@ -1,28 +1,17 @@
 """What `make run` does, end to end: every service in its own process (as
 deployed), the Wanggezhuang demo seeded over HTTP, the summary counting it."""
-import os
 
 import pytest
 import requests
 
 from scripts import demo, run
-from tests.support.broker import Vhost
-from tests.support.system import free_port
+from tests.support.processes import deployed
 
 
 @pytest.fixture
 def running(tmp_path):
-    with Vhost() as vhost:
-        port = free_port()
-        env = dict(os.environ, AMQP_URI=vhost.uri, GATEWAY_PORT=str(port))
-        env.pop("MONGO_URI", None)
-        procs = {name: run.start(name, 0, tmp_path, env) for name in run.SERVICES}
-        try:
-            base = f"http://127.0.0.1:{port}"
-            run.wait_ready(base, procs, tmp_path)
-            yield base, vhost.uri
-        finally:
-            run.stop(procs)
+    with deployed(tmp_path) as (base, amqp_uri):
+        yield base, amqp_uri
 
 
 def test_the_demo_is_served_by_separate_service_processes(running):
