@@ -112,8 +112,7 @@ def set_obligation(store: ActivitiesStore, command: dict, settle: Settle = wait_
 
 def obliged_units(store: ActivitiesStore, unit_ids: list[str]) -> list[str]:
     """Units with a Party organisation that owes 三会一课 (committee, general branch, branch)."""
-    return [u for u in unit_ids
-            if any(org.kind in domain.OBLIGED_ORG_KINDS for org in store.view.party_orgs_of(u))]
+    return domain.obliged_units(store.view, unit_ids)
 
 
 def compliance(store: ActivitiesStore, unit_id: str, start: date, end: date, today: date,

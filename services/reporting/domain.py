@@ -211,7 +211,7 @@ class ReportModel:
     def _index(self, kind: str, unit_id: str, item_id: str) -> None:
         self.by_unit.setdefault(unit_id, {}).setdefault(kind, set()).add(item_id)
 
-    def _dated(self, kind: str, units: list[str], start: date, end: date) -> list[str]:
+    def dated_ids(self, kind: str, units: list[str], start: date, end: date) -> list[str]:
         return self.dated.between(kind, units, start, end)
 
     def _on_activity_held(self, data: dict) -> None:
@@ -276,8 +276,8 @@ class ReportModel:
         self._finding(data).reopened.append((data["reopened_on"], self._occurred))
 
     def _inspection_figures(self, units: list[str], start: date, end: date) -> dict:
-        assessed = [self.assessments[i] for i in self._dated("assessments", units, start, end)]
-        findings = [self.findings[i] for i in self._items("findings", units) if self.findings[i].counts()]
+        assessed = [self.assessments[i] for i in self.dated_ids("assessments", units, start, end)]
+        findings = [self.findings[i] for i in self.unit_items("findings", units) if self.findings[i].counts()]
         return {
             "rounds": len({a[0] for a in assessed}),
             "units_inspected": len({a[1] for a in assessed}),
@@ -301,7 +301,7 @@ class ReportModel:
 
     def awarded(self, units: list[str], start: date, end: date) -> list[HonourFact]:
         """Honours awarded in [from, to] and not revoked by `to`, in award order."""
-        ids = self._dated("honours", units, start, end)
+        ids = self.dated_ids("honours", units, start, end)
         return [self.honours[i] for i in ids if not (i in self.revoked and self.revoked[i] <= end)]
 
     def _honour_figures(self, units: list[str], start: date, end: date) -> dict:
@@ -323,13 +323,13 @@ class ReportModel:
                 "from_higher_bodies": [{"title": t, "awarding_body": b, "nominee_kind": k, "count": n}
                                        for (t, b, k), n in sorted(higher.items())]}
 
-    def _items(self, kind: str, units: list[str]) -> list[str]:
+    def unit_items(self, kind: str, units: list[str]) -> list[str]:
         return [i for u in units for i in self.by_unit.get(u, {}).get(kind, ())]
 
     def _activity_figures(self, units: list[str], start: date, end: date) -> tuple[dict, list]:
         # In date order, so a speaker who spoke in two roles is counted by the
         # latest whatever order the events came in.
-        held = sorted((self.activities[i] for i in self._dated("activities", units, start, end)),
+        held = sorted((self.activities[i] for i in self.dated_ids("activities", units, start, end)),
                       key=lambda a: (a.held_on, a.session_no or 0, a.id))
         by_kind = dict.fromkeys(ACTIVITY_KINDS, 0)
         series: dict[str, dict] = {}
@@ -358,10 +358,10 @@ class ReportModel:
 
     def deeds_between(self, units: list[str], start: date, end: date) -> list[DeedFact]:
         """Deeds done in [from, to] in the units, disputed ones left out."""
-        return [self.deeds[i] for i in self._dated("deeds", units, start, end) if i not in self.disputed_deeds]
+        return [self.deeds[i] for i in self.dated_ids("deeds", units, start, end) if i not in self.disputed_deeds]
 
     def resolved_between(self, units: list[str], start: date, end: date) -> list[Resolution]:
-        return [self.resolutions[i] for i in self._dated("resolutions", units, start, end)]
+        return [self.resolutions[i] for i in self.dated_ids("resolutions", units, start, end)]
 
     def _case_figures(self, units: list[str], start: date, end: date) -> dict:
         resolved = self.resolved_between(units, start, end)

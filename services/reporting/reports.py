@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from lianxin.catalog.membership import ADMITTED_STAGES
 from lianxin.errors import InvalidInput
-from lianxin.obligations import OBLIGED_ORG_KINDS, frequencies_for, periods_between
+from lianxin.obligations import compliance as obligations_held, frequencies_for, obliged_units, periods_between
 
 from .domain import ReportModel
 
@@ -196,32 +196,28 @@ def compliance(model: ReportModel, unit_id: str, start: date, end: date, today: 
     Nothing is due before `obligations_from` (as activities rules)."""
     view = model.membership
     first = max(start, obligations_from)
-    branches = [u for u in model.subtree(unit_id)
-                if any(org.kind in OBLIGED_ORG_KINDS for org in view.party_orgs_of(u))]
+    branches = obliged_units(view, model.subtree(unit_id))
     rows, details = [], []
     months = periods_between(first, end, "monthly") if first <= end else []
     for branch in branches:
         held: dict[str, list[date]] = {}
         # Periods overlapping [first, end] may reach a year either side of it.
-        for activity_id in model.dated.between("activities", [branch], first - timedelta(days=366),
-                                               end + timedelta(days=366)):
+        for activity_id in model.dated_ids("activities", [branch], first - timedelta(days=366),
+                                           end + timedelta(days=366)):
             activity = model.activities[activity_id]
             held.setdefault(activity.kind, []).append(activity.held_on)
         by_month = {m.label: {"due": 0, "held": 0, "missed": 0} for m in months}
-        for kind, frequency in sorted(frequencies_for(branch, model.obligation_rules).items()):
-            days = held.get(kind, [])
-            for period in periods_between(first, end, frequency):
-                month = period.end.strftime("%Y-%m")
-                if month not in by_month:      # a quarter or year ending after `to`
-                    continue
-                count = sum(period.start <= d <= period.end for d in days)
-                cell = by_month[month]
-                cell["due"] += 1
-                cell["held"] += count > 0
-                missed = count == 0 and period.end < today
-                cell["missed"] += missed
-                details.append({"org_unit_id": branch, "kind": kind, "period": period.label,
-                                "period_end": period.end.isoformat(), "held": count, "missed": missed})
+        frequencies = frequencies_for(branch, model.obligation_rules)
+        for item in obligations_held(branch, frequencies, held, first, end) if months else ():
+            cell = by_month.get(item.period.end.strftime("%Y-%m"))
+            if cell is None:            # a quarter or year ending after `to`
+                continue
+            missed = item.missed and item.period.end < today
+            cell["due"] += 1
+            cell["held"] += not item.missed
+            cell["missed"] += missed
+            details.append({"org_unit_id": branch, "kind": item.kind, "period": item.period.label,
+                            "period_end": item.period.end.isoformat(), "held": item.held, "missed": missed})
         for month in months:
             cell = by_month[month.label]
             rows.append({"org_unit_id": branch, "org_unit_name": view.unit_name(branch), "month": month.label,
@@ -243,11 +239,11 @@ def inspections(model: ReportModel, unit_id: str, start: date, end: date, round_
     that the totals are the summary's figures."""
     view = model.membership
     units = model.subtree(unit_id)
-    assessed = [model.assessments[i] for i in model._dated("assessments", units, start, end)]
+    assessed = [model.assessments[i] for i in model.dated_ids("assessments", units, start, end)]
     if round_id:
         assessed = [a for a in assessed if a[0] == round_id]
     findings: dict[tuple, list] = {}
-    for finding_id in model._items("findings", units):
+    for finding_id in model.unit_items("findings", units):
         f = model.findings[finding_id]
         if f.counts() and f.found_on <= end and (not round_id or f.round_id == round_id):
             findings.setdefault((f.round_id, f.org_unit_id), []).append(f)
@@ -298,7 +294,7 @@ def honours(model: ReportModel, unit_id: str, start: date, end: date) -> dict:
     view = model.membership
     units = model.subtree(unit_id)
     rows = []
-    for honour_id in model._dated("honours", units, start, end):
+    for honour_id in model.dated_ids("honours", units, start, end):
         h = model.honours[honour_id]
         revoked_on = model.revoked.get(honour_id)
         if h.nominee_kind == "individual":

@@ -81,3 +81,9 @@ def compliance(unit_id: str, frequencies: dict[str, str], held_dates: dict[str, 
         for period in periods_between(start, end, frequency):
             out.append(Compliance(unit_id, kind, period, sum(period.start <= d <= period.end for d in days)))
     return out
+
+
+def obliged_units(view, unit_ids) -> list[str]:
+    """The units whose Party organisation owes 三会一课 (committee, general branch,
+    branch); `view` is a lianxin.membership_view.MembershipView."""
+    return [u for u in unit_ids if any(org.kind in OBLIGED_ORG_KINDS for org in view.party_orgs_of(u))]
