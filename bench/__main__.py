@@ -78,6 +78,13 @@ def _table(result: dict) -> str:
              f"{tp['writes_done_s']:.2f} / {tp['all_confirmed_s']:.2f} / {tp['seconds']:.2f} s", ""),
             ("  latency under saturation p50 / p99",
              f"{tp['latency_under_load']['p50_ms']:,.0f} / {tp['latency_under_load']['p99_ms']:,.0f} ms", ""),
+            ("  events/s in each 5 s window", _windows(tp["per_5s_window_events_per_s"]), ""),
+        ] + [
+            (f"  CPU per event: {who}", "n/a" if us is None else f"{us:,.0f} us", "")
+            for who, us in tp["cpu_us_per_event"].items()
+        ] + [
+            (f"  peak RSS: {who}", f"{mb:,.0f} MB", "") for who, mb in tp["peak_rss_mb"].items()
+        ] + [
             (f"Lianxin latency p50 @ {lat['rate_per_s']:,.0f}/s", f"{lat['p50_ms']:.2f} ms",
              f"<= {TARGET_P50_MS:g} ms @ {TARGET_RATE:,}/s{mark('latency_p50')}"),
             (f"Lianxin latency p99 @ {lat['rate_per_s']:,.0f}/s", f"{lat['p99_ms']:.2f} ms",
@@ -97,6 +104,12 @@ def _table(result: dict) -> str:
     w1 = max(len(r[1]) for r in rows)
     header = f"{'':<{w0}}  {'measured':>{w1}}  target (issue)"
     return "\n".join([header] + [f"{a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in rows])
+
+
+def _windows(rates: list) -> str:
+    if not rates:
+        return "(run under 10 s)"
+    return f"min {min(rates):,} / max {max(rates):,}"
 
 
 def _time_in(result: dict) -> str:
@@ -121,6 +134,9 @@ def _time_in(result: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000, help="messages / events per throughput phase")
+    parser.add_argument("--seconds", type=float, default=0.0,
+                        help="Lianxin throughput: write for this long instead of --count events "
+                             "(sustained; --count is then the most it writes)")
     parser.add_argument("--size", type=int, default=300, help="raw message body size in bytes "
                         "(Lianxin's envelopes are ~450 B; both sizes are reported)")
     parser.add_argument("--only", choices=("raw", "lianxin", "report"),
@@ -169,7 +185,8 @@ def main(argv=None) -> int:
                     latency_rate=args.latency_rate, latency_count=args.latency_count)
             if args.only in (None, "lianxin"):
                 result["lianxin"] = lianxin_path.measure(
-                    uri, args.count, write_batch=args.write_batch, latency_rate=args.latency_rate,
+                    uri, args.count, seconds=args.seconds, write_batch=args.write_batch,
+                    latency_rate=args.latency_rate,
                     latency_count=args.latency_count, progress=progress, profiler=profiler)
             if args.only == "report":
                 result["report"] = report_query.measure(uri, args.report_requests, progress, args.report_base)

@@ -1,45 +1,52 @@
 """Lianxin's one-hop event path: producer outbox -> relay -> broker -> reporting.
 
-Everything runs in ONE process on eventlet, as nameko runs it (the caller,
-``bench/__main__.py``, monkey-patches before importing anything):
+Two processes, as in production, plus the broker:
 
-* a throwaway RabbitMQ vhost (``lianxin-bench-<uuid8>``), so no real queue
-  is touched; it is deleted afterwards (see ``throwaway_vhost``);
-* the reporting service as a real nameko ``ServiceContainer`` on the
-  embedded store (its batch consumer validates, stores and projects);
-* a membership-like producer: a ``ServiceDb`` with an outbox and an
-  ``OutboxRelay`` + ``ConfirmPublisher`` in a greenthread, writing
-  ``member_registered`` events with ``insert_many_with_events``.
+* the reporting service, a real nameko ``ServiceContainer`` on the embedded
+  store, in THIS process (on eventlet; the caller, ``bench/__main__.py``,
+  monkey-patches first); its batch consumer validates, stores and projects;
+* a producing service, ``bench/producer.py``, in a child process: a
+  ``ServiceDb`` with an outbox and an ``OutboxRelay`` + ``ConfirmPublisher``,
+  writing ``deed_recorded`` events with ``insert_many_with_events``;
+* on a throwaway RabbitMQ vhost (``lianxin-bench-<uuid8>``), so no real
+  queue is touched; it is deleted afterwards (see ``throwaway_vhost``).
 
 Two phases:
 
-1. throughput - N documents, each carrying one event, written in batches as
-   fast as the producer can; the clock runs from the first write until
-   reporting's read model has applied all N (the consumer stores each event
-   in its ``events`` collection *before* projecting it, so "applied" implies
-   "stored"). Envelopes are built (and catalog-validated) before the clock
-   starts: that is the command handler's work, not the event path's; its
-   cost per event is reported separately.
+1. throughput - the producer writes as fast as its relay keeps up, either N
+   events or for a number of seconds (``--seconds 60``: sustained); the clock
+   runs from the first write until reporting's read model has applied every
+   event written (the consumer stores each event in its ``events`` collection
+   *before* projecting it, so "applied" implies "stored"). Envelopes are built
+   before the clock starts: that is the command handler's work, not the event
+   path's; its cost per event is reported separately.
 2. latency - events paced at a fixed rate (default 1,000/s, open loop: one
    event due every 1 ms, written in small batches of whatever is due); per
-   event, time from just before its write to the moment it is applied to
-   ``store.model`` (timestamped by wrapping ``ReportModel.apply`` in this
-   process only).
+   event, time from just before its write (producer's clock) to the moment it
+   is applied to ``store.model`` (timestamped by wrapping ``ReportModel.apply``
+   in this process only); both processes read the same system clock.
 
+CPU time per event is reported for each process (reporting, producer) and
+for the broker (read from /proc), so the figures say which one is the limit.
 Every wait is bounded; a stuck path raises ``BenchError``.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import json
+import os
+import resource
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from datetime import date, timedelta
 
 import eventlet
 
-from bench.raw_broker import BenchError
+from bench.raw_broker import BenchError, broker_cpu_seconds
 from bench.stats import rate, summarize
 
 # Longest time without progress (events applied) before the run is stuck.
@@ -112,7 +119,7 @@ def _wait_until(condition, what: str, timeout: float) -> None:
         eventlet.sleep(0.01)
 
 
-class _Timers:
+class Timers:
     """Wall time spent in named calls (wrapped on instances, in this process only).
 
     All stages share one CPU-bound process, so these add up to roughly the
@@ -207,13 +214,21 @@ class _Applied:
             self._original = None
 
 
-def _member_event(catalog, unit_id: str, i: int, run: str) -> tuple[dict, dict]:
-    member_id = f"m-{run}-{i}"
-    data = {"member_id": member_id, "name": f"党员{i}", "gender": "female" if i % 2 else "male",
-            "birth_date": "1980-01-01", "org_unit_id": unit_id, "stage": "full",
-            "stage_since": "2010-07-01", "admitted_on": "2010-07-01"}
-    env = catalog.new_event("member_registered", data, source="membership", org_unit_id=unit_id)
-    doc = {"_id": member_id, "name": data["name"], "org_unit_id": unit_id, "stage": "full"}
+BENCH_YEAR = 2018
+DEED_CATEGORIES = ("帮办代办", "环境整治", "邻里互助", "政策宣传")
+
+
+def deed_event(catalog, unit_id: str, i: int, run: str) -> tuple[dict, dict]:
+    """The i-th deed: the most frequent event there is (one a week per member),
+    and one only reporting consumes, so one publish is one delivery."""
+    deed_id = f"d-{run}-{i}"
+    member_id = f"m-{run}-{i % 2000}"
+    done_on = date(BENCH_YEAR, 1, 1) + timedelta(days=i % 365)
+    data = {"deed_id": deed_id, "member_id": member_id, "household_id": None, "org_unit_id": unit_id,
+            "done_on": done_on.isoformat(), "category": DEED_CATEGORIES[i % len(DEED_CATEGORIES)],
+            "description": f"为群众办实事第{i}件：帮助独居老人代缴水电费", "recorded_by": member_id, "points": 1}
+    env = catalog.new_event("deed_recorded", data, source="activities", org_unit_id=unit_id)
+    doc = {"_id": deed_id, "member_id": member_id, "org_unit_id": unit_id, "done_on": done_on.isoformat()}
     return doc, env
 
 
@@ -241,49 +256,102 @@ def _stop_container(container, progress) -> None:
         container.kill()
 
 
+# -- the producing service, in its own process -----------------------------------
+
+class Producer:
+    """`python -m bench.producer` as a child process, driven line by line."""
+
+    def __init__(self, amqp_uri: str, run: str, unit_id: str, *, first: int, count: int,
+                 create_unit: bool = False, seconds: float = 0.0, write_batch: int = 500, rate: float = 0.0):
+        from eventlet.green import subprocess as green_subprocess
+        self.written_at_file = os.path.join(tempfile.gettempdir(), f"bench-{run}-{first}.json")
+        cmd = [sys.executable, "-m", "bench.producer", "--uri", amqp_uri, "--run", run, "--unit", unit_id,
+               "--first", str(first), "--count", str(count), "--seconds", str(seconds),
+               "--write-batch", str(write_batch), "--rate", str(rate), "--written-at", self.written_at_file]
+        if create_unit:
+            cmd.append("--create-unit")
+        self.proc = green_subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                           text=True, bufsize=1)
+        self.lines: list[dict] = []
+        self.done: dict | None = None
+        self._reader = eventlet.spawn(self._read)
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            self.lines.append(msg)
+            if msg.get("done") or msg.get("error"):
+                self.done = msg
+
+    def wait_ready(self, timeout: float = 300.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while not any(m.get("ready") for m in self.lines):
+            if self.proc.poll() is not None:
+                raise BenchError(f"the producer process exited ({self.proc.returncode}) before it was ready")
+            if time.monotonic() > deadline:
+                raise BenchError(f"the producer was not ready within {timeout:.0f}s")
+            eventlet.sleep(0.05)
+        return next(m for m in self.lines if m.get("ready"))
+
+    def go(self) -> None:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def finished(self) -> dict | None:
+        if self.done and self.done.get("error"):
+            raise BenchError(f"producer: {self.done['error']}")
+        if self.done is None and self.proc.poll() is not None:
+            eventlet.sleep(0.1)  # the last line may still be in the pipe
+            if self.done is None:
+                raise BenchError(f"the producer process exited ({self.proc.returncode}) before it finished")
+        return self.done
+
+    def written_at(self) -> dict[str, float]:
+        with open(self.written_at_file) as f:
+            return json.load(f)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                self.proc.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            os.unlink(self.written_at_file)
+
+
 # -- the measurement --------------------------------------------------------
 
-def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
+def measure(amqp_uri: str, count: int = 20000, *, seconds: float = 0.0, write_batch: int = 500,
             latency_rate: float = 1000.0, latency_count: int = 5000,
             progress=print, profiler=None) -> dict:
     """Measure the one-hop path on `amqp_uri` (use a throwaway vhost).
 
-    Returns {"count", "envelope_bytes", "throughput": {...}, "latency": {...},
-    "checks": {...}}. `profiler` (e.g. cProfile.Profile) is enabled around
-    the throughput phase only.
+    `seconds` > 0: the throughput phase writes for that long (sustained),
+    `count` is then only the most it may write. Returns {"count",
+    "throughput": {...}, "latency": {...}, "checks": {...}}. `profiler`
+    (e.g. cProfile.Profile) is enabled around the throughput phase only, in
+    the reporting process.
     """
-    if min(count, write_batch, latency_count) < 1 or latency_rate <= 0:
-        raise ValueError("count, write_batch, latency_count and latency_rate must be positive")
+    if min(count, write_batch, latency_count) < 1 or latency_rate <= 0 or seconds < 0:
+        raise ValueError("count, write_batch, latency_count, latency_rate must be positive, seconds not negative")
 
     # Imported here: the caller must have monkey-patched first.
     from nameko.containers import ServiceContainer
 
-    from lianxin.catalog import CATALOG
-    from lianxin.envelope import encode
     from lianxin.nameko.extensions import BatchConsume, StoreProvider
-    from lianxin.publisher import ConfirmPublisher
-    from lianxin.relay import OutboxRelay
-    from lianxin.store import ServiceDb, client_for
+    from lianxin.store import client_for
     from services.reporting.domain import ReportModel
     from services.reporting.service import ReportingService
 
     run = uuid.uuid4().hex[:8]
     config = {"AMQP_URI": amqp_uri, "DB_PREFIX": f"bench{run}", "max_workers": 10, "serializer": "json"}
     client = client_for(None)
-    producer_db_name = f"bench_producer_{run}"
     reporting_db_name = f"bench{run}_reporting"
-
-    class CountingPublisher(ConfirmPublisher):
-        """Counts confirms, to tell publish time from consume time."""
-        confirmed = 0
-        last_confirm_at = 0.0
-
-        def publish(self, messages):
-            result = super().publish(messages)
-            if result.confirmed:
-                self.confirmed += len(result.confirmed)
-                self.last_confirm_at = time.perf_counter()
-            return result
+    unit_id = f"bench-unit-{run}"
 
     # Fail fast when the broker is unreachable: nameko's RPC consumer would
     # otherwise retry its connection for ever inside container.start().
@@ -291,10 +359,11 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
     _connect(amqp_uri).release()
 
     applied = _Applied()
-    timers = _Timers()
+    timers = Timers()
     gc_pauses = _GcPauses()
     gc.callbacks.append(gc_pauses)
-    container = relay = relay_thread = None
+    container = None
+    producers: list[Producer] = []
     try:
         applied.install(ReportModel)
         progress("lianxin: starting the reporting service (nameko container, embedded store)")
@@ -312,155 +381,136 @@ def measure(amqp_uri: str, count: int = 20000, *, write_batch: int = 500,
         timers.wrap(events_consumer, "validate", "consumer: catalog validate")
         timers.wrap(store, "append", "consumer: store.append (events insert_many)")
 
-        publisher = CountingPublisher(amqp_uri)
-        db = ServiceDb(client[producer_db_name], ["org_units", "members"],
-                       notify=lambda *args: relay.notify(*args))
-        relay = OutboxRelay("bench", db, publisher)
-        timers.wrap(db, "insert_many_with_events", "producer: insert_many_with_events")
-        timers.wrap(relay, "_publish", "relay: publish batch (total)")
-        timers.wrap(publisher, "publish", "relay: ConfirmPublisher.publish")
-        timers.wrap(db, "mark_published", "relay: mark_published")
-        timers.wrap(db, "pending_events", "relay: sweep (pending_events)")
-        relay_thread = eventlet.spawn(relay.run)
-
-        # One org unit first, so the members count somewhere.
-        unit_id = f"bench-unit-{run}"
-        unit_env = CATALOG.new_event("org_unit_created", {
-            "org_unit_id": unit_id, "name": "王哥庄街道 (bench)", "level": "street", "parent_id": None,
-        }, source="membership", org_unit_id=unit_id)
-        db.insert_with_events("org_units", {"_id": unit_id, "name": "bench", "level": "street"}, [unit_env])
+        # -- phase 1: throughput ------------------------------------------------
+        what = f"for {seconds:g} s (at most {count:,})" if seconds else f"{count:,}"
+        progress(f"lianxin: throughput, {what} deed_recorded events from a producer process, "
+                 f"write batches of {write_batch}")
+        producer = Producer(amqp_uri, run, unit_id, first=0, count=count, create_unit=True, seconds=seconds,
+                            write_batch=write_batch)
+        producers.append(producer)
+        build_us = producer.wait_ready()["build_us"]
         _wait_until(lambda: unit_id in store.model.units, "the org unit to reach reporting", 30)
         base_applied = store.model.applied
-
-        # -- phase 1: throughput ------------------------------------------------
-        started = time.perf_counter()
-        items = [_member_event(CATALOG, unit_id, i, run) for i in range(count)]
-        build_us = (time.perf_counter() - started) / count * 1e6
-        envelope_bytes = round(sum(len(encode(env)) for _, env in items[:200]) / min(200, count))
-        progress(f"lianxin: throughput, {count:,} member_registered events "
-                 f"(~{envelope_bytes} B each) in write batches of {write_batch}")
-
-        written_at: dict[str, float] = {}
-        target = base_applied + count
-        deadline = _Deadline(PHASE_TIMEOUT_S, "the throughput phase")
         timers.reset()
         gc_pauses.reset()
         applied.stat[:] = [0, 0.0, 0.0]
         if profiler is not None:
             profiler.enable()
+        cpu0, broker0 = time.process_time(), broker_cpu_seconds()
         started = time.perf_counter()
-        for i in range(0, count, write_batch):
-            chunk = items[i:i + write_batch]
-            now = time.time()
-            for _, env in chunk:
-                written_at[env["event_id"]] = now
-            db.insert_many_with_events("members", [(doc, [env]) for doc, env in chunk])
-            eventlet.sleep(0)  # let the relay and the consumer run, as a service would
-        writes_done = time.perf_counter()
-        reported, last_progress, last_applied = 0, time.monotonic(), store.model.applied
-        while store.model.applied < target:
+        producer.go()
+        samples = []                    # (seconds since start, events applied)
+        deadline = _Deadline(PHASE_TIMEOUT_S + seconds, "the throughput phase")
+        last_progress, last_applied, next_sample = time.monotonic(), store.model.applied, started + 1.0
+        while True:
             deadline.check()
-            current = store.model.applied
+            done = producer.finished()
+            current = store.model.applied - base_applied
+            now = time.perf_counter()
+            if now >= next_sample:
+                samples.append((round(now - started, 3), current))
+                next_sample += 1.0
+                if len(samples) % 5 == 0:
+                    progress(f"  {now - started:5.1f} s: {current:,} applied")
+            if done is not None and current >= done["written"]:
+                break
             if current != last_applied:
                 last_applied, last_progress = current, time.monotonic()
             elif time.monotonic() - last_progress > IDLE_TIMEOUT_S:
-                raise BenchError(f"no event applied for {IDLE_TIMEOUT_S:.0f}s "
-                                 f"({current - base_applied:,}/{count:,} applied, "
-                                 f"{publisher.confirmed - 1:,} confirmed; relay error: {relay.last_error})")
-            if current - base_applied - reported >= PROGRESS_EVERY:
-                reported = (current - base_applied) // PROGRESS_EVERY * PROGRESS_EVERY
-                progress(f"  applied {reported:,}/{count:,}")
+                raise BenchError(f"no event applied for {IDLE_TIMEOUT_S:.0f}s ({current:,} applied)")
             eventlet.sleep(POLL_S)
         finished = time.perf_counter()
         if profiler is not None:
             profiler.disable()
+        cpu, broker1 = time.process_time() - cpu0, broker_cpu_seconds()
         elapsed = finished - started
-        events_per_s = rate(count, elapsed)
+        written = done["written"]
+        events_per_s = rate(written, elapsed)
+        written_at = producer.written_at()
         under_load = summarize([applied.at[eid] - t for eid, t in written_at.items()])
+        windows = [round((b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(samples[::5], samples[5::5])]
         throughput = {
             "events_per_s": round(events_per_s, 1),
+            "events": written,
             "seconds": round(elapsed, 3),
             "write_batch": write_batch,
-            "writes_done_s": round(writes_done - started, 3),
-            "all_confirmed_s": round(publisher.last_confirm_at - started, 3),
-            "producer_write_per_s": round(rate(count, writes_done - started), 1),
-            "envelope_build_us": round(build_us, 1),
+            "writes_done_s": done["writes_done_s"],
+            "all_confirmed_s": done["all_confirmed_s"],
+            "envelope_build_us": build_us,
+            "per_5s_window_events_per_s": windows,
             "latency_under_load": {k: round(v, 1) for k, v in under_load.items()},
-            "publish_batches": timers.stats["relay: ConfirmPublisher.publish"][0],
-            "time_in": _with_apply(timers.report(count, elapsed), applied.stat, count, elapsed, gc_pauses),
+            "cpu_us_per_event": {
+                "reporting (consumer)": round(cpu / written * 1e6, 1),
+                "producer (writes + relay)": done["cpu_us_per_event"],
+                "broker": round((broker1 - broker0) / written * 1e6, 1) if broker0 is not None and broker1 else None,
+            },
+            "peak_rss_mb": {"producer": done["peak_rss_mb"], "reporting (bench process)": _peak_rss_mb()},
+            "time_in": {**done["time_in"], **_with_apply(timers.report(written, elapsed), applied.stat,
+                                                          written, elapsed, gc_pauses)},
         }
-        progress(f"  one hop: {events_per_s:,.0f} events/s ({elapsed:.2f}s; writes done at "
-                 f"{throughput['writes_done_s']:.2f}s, last confirm at {throughput['all_confirmed_s']:.2f}s)")
-
-        # Let the last batch's settle/ack finish, so the phases do not overlap.
-        eventlet.sleep(0.5)
+        progress(f"  one hop: {events_per_s:,.0f} events/s ({written:,} in {elapsed:.2f}s; writes done at "
+                 f"{done['writes_done_s']:.2f}s, last confirm at {done['all_confirmed_s']:.2f}s)")
+        producer.close()
+        eventlet.sleep(0.5)     # the last batch's settle and ack, so the phases do not overlap
 
         # -- phase 2: latency at a paced rate ---------------------------------
         n = latency_count
-        items = [_member_event(CATALOG, unit_id, count + i, run) for i in range(n)]
         progress(f"lianxin: latency, {n:,} events paced at {latency_rate:,.0f}/s")
-        written_at = {}
+        producer = Producer(amqp_uri, run, unit_id, first=written, count=n, rate=latency_rate)
+        producers.append(producer)
+        producer.wait_ready()
         timers.reset()
         gc_pauses.reset()
         applied.stat[:] = [0, 0.0, 0.0]
         target = store.model.applied + n
-        interval = 1.0 / latency_rate
-        batches = 0
-        deadline = _Deadline(PHASE_TIMEOUT_S, "the latency phase")
         started = time.perf_counter()
-        sent = 0
-        while sent < n:
+        producer.go()
+        deadline = _Deadline(PHASE_TIMEOUT_S, "the latency phase")
+        while producer.finished() is None or store.model.applied < target:
             deadline.check()
-            # Open loop: everything due by now goes out in one small batch.
-            due = min(n, int((time.perf_counter() - started) / interval) + 1)
-            if due > sent:
-                chunk = items[sent:due]
-                now = time.time()
-                for _, env in chunk:
-                    written_at[env["event_id"]] = now
-                db.insert_many_with_events("members", [(doc, [env]) for doc, env in chunk])
-                sent = due
-                batches += 1
-                if sent % PROGRESS_EVERY == 0:
-                    progress(f"  latency: sent {sent:,}/{n:,}")
-            eventlet.sleep(max(0.0, started + sent * interval - time.perf_counter()))
-        achieved = rate(n, time.perf_counter() - started)
-        _wait_until(lambda: store.model.applied >= target, "the paced events to be applied", IDLE_TIMEOUT_S)
-        lat = summarize([applied.at[eid] - t for eid, t in written_at.items()])
-        latency = {"rate_per_s": round(achieved, 1), "count": n, "mean_write_batch": round(n / batches, 2),
+            eventlet.sleep(POLL_S)
+        elapsed = time.perf_counter() - started
+        done = producer.done
+        achieved = rate(n, done["writes_done_s"])
+        lat = summarize([applied.at[eid] - t for eid, t in producer.written_at().items()])
+        latency = {"rate_per_s": round(achieved, 1), "count": n, "mean_write_batch": round(n / done["batches"], 2),
                    **{k: round(v, 3) for k, v in lat.items()},
-                   "time_in": _with_apply(timers.report(n, n / achieved), applied.stat, n, n / achieved, gc_pauses)}
+                   "time_in": {**done["time_in"], **_with_apply(timers.report(n, elapsed), applied.stat, n, elapsed,
+                                                                gc_pauses)}}
         progress(f"  p50 {latency['p50_ms']:.2f} ms, p99 {latency['p99_ms']:.2f} ms")
 
         # -- checks: nothing lost, nothing left behind -------------------------
-        total = count + n
-        summary = store.model.summary(unit_id, date.today() - timedelta(days=1), date.today())
+        total = written + n
+        summary = store.model.summary(unit_id, date(BENCH_YEAR, 1, 1), date(BENCH_YEAR, 12, 31))
         checks = {
-            "members_in_summary": summary["members"]["total"],
+            "deeds_in_summary": summary["deeds"]["total"],
             "events_stored": store.db["events"].count_documents({}),
             "rejections": store.db["rejections"].count_documents({}),
-            "outbox_left": len(db.pending_events(10)),
-            "relay_error": relay.last_error,
+            "outbox_left": done["outbox_left"] + throughput_outbox_left(producers),
+            "relay_error": done["relay_error"],
         }
-        checks["ok"] = (checks["members_in_summary"] == total and checks["events_stored"] == total + 1
+        checks["ok"] = (checks["deeds_in_summary"] == total and checks["events_stored"] == total + 1
                         and checks["rejections"] == 0 and checks["outbox_left"] == 0)
         if not checks["ok"]:
             progress(f"warning: checks failed: {checks}")
-        return {"count": count, "envelope_bytes": envelope_bytes, "throughput": throughput,
-                "latency": latency, "checks": checks}
+        return {"count": written, "throughput": throughput, "latency": latency, "checks": checks}
     finally:
         if profiler is not None:
             profiler.disable()
         if gc_pauses in gc.callbacks:
             gc.callbacks.remove(gc_pauses)
         applied.uninstall()
-        if relay is not None:
-            relay.stop()
-            if relay_thread is not None:
-                with contextlib.suppress(Exception, eventlet.Timeout), eventlet.Timeout(10):
-                    relay_thread.wait()
-            relay.publisher.close()
+        for producer in producers:
+            producer.close()
         if container is not None:
             _stop_container(container, progress)
-        client.drop_database(producer_db_name)
         client.drop_database(reporting_db_name)
+
+
+def throughput_outbox_left(producers: list[Producer]) -> int:
+    first = producers[0].done if producers else None
+    return first["outbox_left"] if first else 0
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

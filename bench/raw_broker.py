@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -45,6 +46,20 @@ CST = timezone(timedelta(hours=8))
 
 class BenchError(RuntimeError):
     """The benchmark could not produce a trustworthy figure."""
+
+
+def broker_cpu_seconds() -> float | None:
+    """CPU time the RabbitMQ node (beam.smp) has used so far, from /proc."""
+    try:
+        pids = subprocess.run(["pgrep", "-f", "beam.smp"], capture_output=True, text=True, timeout=5).stdout.split()
+        total = 0.0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total if pids else None
+    except Exception:  # noqa: BLE001 - context only
+        return None
 
 
 def _connect(amqp_uri: str) -> Connection:
@@ -327,11 +342,14 @@ def measure(amqp_uri: str, count: int = 20000, size: int = 300, prefetch: int = 
         )
         progress(f"raw broker: {count:,} persistent msgs x {len(body)} B "
                  f"-> {queue} (confirm window {confirm_window})")
+        cpu0 = broker_cpu_seconds()
         published = _publish_phase(conn, queue, body, count, confirm_window, progress)
+        cpu1 = broker_cpu_seconds()
         progress(f"  publish+confirm: {published:,.0f} msg/s")
 
         progress(f"raw broker: draining backlog (prefetch {prefetch}, ack every {max(1, prefetch // 2)})")
         consumed = _consume_phase(conn, queue, count, prefetch, progress)
+        cpu2 = broker_cpu_seconds()
         progress(f"  consume+ack: {consumed:,.0f} msg/s")
 
         progress(f"raw broker: latency, {latency_n:,} msgs paced at {latency_rate:,.0f}/s")
@@ -348,6 +366,10 @@ def measure(amqp_uri: str, count: int = 20000, size: int = 300, prefetch: int = 
         "publish_confirmed_per_s": round(published, 1),
         "consume_ack_per_s": round(consumed, 1),
         "latency": latency,
+        # The broker's own CPU per message (None where /proc cannot tell).
+        "broker_cpu_us_per_message": None if None in (cpu0, cpu1, cpu2) else {
+            "publish_confirm": round((cpu1 - cpu0) / count * 1e6, 1),
+            "consume_ack": round((cpu2 - cpu1) / count * 1e6, 1)},
     }
 
 

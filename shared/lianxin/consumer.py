@@ -34,7 +34,7 @@ import kombu
 import kombu.exceptions
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from . import metrics, topology
+from . import amqp_reads, metrics, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
 from .catalog import CATALOG, InvalidEvent
 from .envelope import Event
 from .errors import LianxinError, TransientError

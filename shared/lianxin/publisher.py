@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import amqp
 import kombu
 
-from . import topology
+from . import amqp_reads, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
 
 log = logging.getLogger("lianxin.publisher")
 
