@@ -89,6 +89,8 @@ def _table(result: dict) -> str:
              f"<= {TARGET_P50_MS:g} ms @ {TARGET_RATE:,}/s{mark('latency_p50')}"),
             (f"Lianxin latency p99 @ {lat['rate_per_s']:,.0f}/s", f"{lat['p99_ms']:.2f} ms",
              f"<= {TARGET_P99_MS:g} ms{mark('latency_p99')}"),
+            ("  of which write -> publish confirmed p50 / p99",
+             f"{lat['write_to_confirm']['p50_ms']:.2f} / {lat['write_to_confirm']['p99_ms']:.2f} ms", ""),
         ]
     if ratios:
         rows += [

@@ -310,9 +310,11 @@ class Producer:
                 raise BenchError(f"the producer process exited ({self.proc.returncode}) before it finished")
         return self.done
 
-    def written_at(self) -> dict[str, float]:
+    def times(self) -> tuple[dict[str, float], dict[str, float]]:
+        """({event id: time written}, {event id: time its publish was confirmed})."""
         with open(self.written_at_file) as f:
-            return json.load(f)
+            times = json.load(f)
+        return times["written_at"], times["confirmed_at"]
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -426,7 +428,7 @@ def measure(amqp_uri: str, count: int = 20000, *, seconds: float = 0.0, write_ba
         elapsed = finished - started
         written = done["written"]
         events_per_s = rate(written, elapsed)
-        written_at = producer.written_at()
+        written_at, _ = producer.times()
         under_load = summarize([applied.at[eid] - t for eid, t in written_at.items()])
         windows = [round((b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(samples[::5], samples[5::5])]
         throughput = {
@@ -472,9 +474,12 @@ def measure(amqp_uri: str, count: int = 20000, *, seconds: float = 0.0, write_ba
         elapsed = time.perf_counter() - started
         done = producer.done
         achieved = rate(n, done["writes_done_s"])
-        lat = summarize([applied.at[eid] - t for eid, t in producer.written_at().items()])
+        written_at, confirmed_at = producer.times()
+        lat = summarize([applied.at[eid] - t for eid, t in written_at.items()])
+        to_confirm = summarize([confirmed_at[eid] - t for eid, t in written_at.items()])
         latency = {"rate_per_s": round(achieved, 1), "count": n, "mean_write_batch": round(n / done["batches"], 2),
                    **{k: round(v, 3) for k, v in lat.items()},
+                   "write_to_confirm": {k: round(v, 3) for k, v in to_confirm.items()},
                    "time_in": {**done["time_in"], **_with_apply(timers.report(n, elapsed), applied.stat, n, elapsed,
                                                                 gc_pauses)}}
         progress(f"  p50 {latency['p50_ms']:.2f} ms, p99 {latency['p99_ms']:.2f} ms")

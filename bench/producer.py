@@ -59,7 +59,8 @@ def main(argv=None) -> int:
     p.add_argument("--rate", type=float, default=0.0, help="events/s, paced (0: burst)")
     p.add_argument("--max-pending", type=int, default=5000,
                    help="burst: events written but not yet confirmed, at most")
-    p.add_argument("--written-at", required=True, help="file for {event_id: time written}")
+    p.add_argument("--written-at", required=True,
+                   help="file for {written_at: {event_id: time}, confirmed_at: {event_id: time}}")
     args = p.parse_args(argv)
 
     from bench.lianxin_path import Timers, deed_event
@@ -68,14 +69,21 @@ def main(argv=None) -> int:
     from lianxin.relay import OutboxRelay
     from lianxin.store import ServiceDb, client_for
 
+    confirm_times: dict[str, float] = {}
+
     class CountingPublisher(ConfirmPublisher):
         confirmed = 0
 
         def publish(self, messages):
             result = super().publish(messages)
             self.confirmed += len(result.confirmed)
+            now = time.time()
+            for event_id in result.confirmed:
+                confirm_times[event_id] = now
             return result
 
+    from lianxin import heap
+    heap.keep_long_lived_objects_out_of_collections()   # as every service does at start
     client = client_for(None)
     publisher = CountingPublisher(args.uri)
     relay = None
@@ -148,7 +156,7 @@ def main(argv=None) -> int:
     confirmed_at = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     with open(args.written_at, "w") as f:
-        json.dump(written_at, f)
+        json.dump({"written_at": written_at, "confirmed_at": {k: confirm_times[k] for k in written_at}}, f)
     outbox_left = len(db.pending_events(10))
     emit(done=True, written=sent, batches=batches, writes_done_s=round(writes_done, 3),
          all_confirmed_s=round(confirmed_at, 3), cpu_s=round(cpu, 3),

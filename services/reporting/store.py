@@ -121,7 +121,12 @@ class ReportingStore:
         """An event is in the read model: keep it in the history, in the order
         events occurred, and drop "as of" models it arrived too late for."""
         occurred = event.occurred_at
-        bisect.insort(self.history, (occurred, event.event_id, event), key=lambda h: (h[0], h[1]))
+        entry = (occurred, event.event_id, event)
+        history = self.history
+        if not history or (occurred, event.event_id) >= history[-1][:2]:
+            history.append(entry)       # the usual case: events arrive in the order they occurred
+        else:
+            bisect.insort(history, entry, key=lambda h: (h[0], h[1]))
         with self._lock:
             for as_of in [d for d in self._as_of if occurred <= end_of_day(d)]:
                 del self._as_of[as_of]

@@ -1,7 +1,7 @@
 """Batch consumption with failure classification (DESIGN.md rules 4 and 5).
 
-The loop takes up to `batch_size` deliveries (or what arrived within
-`batch_wait` seconds), validates each envelope, hands the valid ones to the
+The loop takes up to `batch_size` deliveries (or what arrived until a lull
+of `batch_wait` seconds, or within `batch_max_delay`), validates each envelope, hands the valid ones to the
 handler in ONE call, and settles every delivery by its outcome:
 
   ok / duplicate  -> acked
@@ -25,6 +25,7 @@ import hashlib
 import logging
 import socket
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -123,7 +124,8 @@ def validator_for(subscription: topology.Subscription) -> Callable[[bytes], Even
 class BatchConsumer:
     def __init__(self, amqp_uri: str, subscription: topology.Subscription, handler: Handler, *,
                  record_rejections: Callable[[list[dict]], None],
-                 batch_size: int = 500, batch_wait: float = 0.0005, prefetch: int | None = None,
+                 batch_size: int = 500, batch_wait: float = 0.0005, batch_max_delay: float = 0.004,
+                 prefetch: int | None = None,
                  transient_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
                  validate: Callable[[bytes], Event] | None = None):
         self.amqp_uri = amqp_uri
@@ -132,6 +134,7 @@ class BatchConsumer:
         self.record_rejections = record_rejections
         self.batch_size = batch_size
         self.batch_wait = batch_wait
+        self.batch_max_delay = batch_max_delay
         self.prefetch = prefetch or batch_size * 2
         self.transient_attempts = transient_attempts
         self.sleep = sleep
@@ -219,9 +222,12 @@ class BatchConsumer:
                 self._conn.drain_events(timeout=0.2)
             except socket.timeout:
                 continue
-            # Gather a batch: take what keeps arriving until the batch is full
-            # or nothing comes for batch_wait (a lull, not a fixed delay).
-            while len(self._buffer) < self.batch_size:
+            # Gather a batch: take what keeps arriving until the batch is full,
+            # nothing comes for batch_wait (a lull, not a fixed delay), or the
+            # first delivery has waited batch_max_delay (a busy process always
+            # finds more in the socket, and would otherwise gather for long).
+            gather_until = time.monotonic() + self.batch_max_delay
+            while len(self._buffer) < self.batch_size and time.monotonic() < gather_until:
                 try:
                     self._conn.drain_events(timeout=self.batch_wait)
                 except socket.timeout:
@@ -277,6 +283,7 @@ class BatchConsumer:
 
     def _settle(self, batch: list[Delivery]) -> None:
         outgoing, rejections = [], []
+        counts: Counter = Counter()     # (event type, outcome) -> events: one metric update per kind
         for d in batch:
             result = d.result
             if result.outcome == RETRY:
@@ -284,7 +291,7 @@ class BatchConsumer:
                     delay = topology.RETRY_DELAYS[d.attempt]
                     outgoing.append(self._republish(d, topology.RETRY_EXCHANGE, self.sub.retry_queue(delay),
                                                     {ATTEMPT_HEADER: d.attempt + 1}))
-                    self._count(d, "retried")
+                    counts[_kind(d), "retried"] += 1
                     continue
                 result = d.result = Result.reject(
                     f"gave up after {d.attempt + 1} attempts: {result.reason}", result.errors)
@@ -296,9 +303,11 @@ class BatchConsumer:
                     "x-lianxin-queue": self.sub.queue,
                     "x-lianxin-rejected-at": rejection["rejected_at"],
                 }))
-                self._count(d, "dead_lettered")
+                counts[_kind(d), "dead_lettered"] += 1
             else:
-                self._count(d, result.outcome)
+                counts[_kind(d), result.outcome] += 1
+        for (event_type, outcome), n in counts.items():
+            metrics.EVENTS.labels(self.sub.service, self.sub.queue, event_type, outcome).inc(n)
         if outgoing:
             published = self.publisher.publish(outgoing)
             if published.failed:
@@ -338,9 +347,10 @@ class BatchConsumer:
             "body": redact_json_text(d.body[:65536].decode("utf-8", "replace")),
         }
 
-    def _count(self, d: Delivery, outcome: str) -> None:
-        event_type = d.event.event_type if d.event else "invalid"
-        metrics.EVENTS.labels(self.sub.service, self.sub.queue, event_type, outcome).inc()
+
+
+def _kind(d: Delivery) -> str:
+    return d.event.event_type if d.event else "invalid"
 
 
 def _peek(body: bytes, key: str):

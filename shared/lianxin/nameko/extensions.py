@@ -6,7 +6,7 @@ import logging
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider, Entrypoint, SharedExtension
 
-from .. import metrics, topology
+from .. import heap, metrics, topology
 from ..config import from_nameko_config
 from ..consumer import BatchConsumer
 from ..publisher import ConfirmPublisher
@@ -48,6 +48,7 @@ class ServiceResources(SharedExtension):
         return self._db
 
     def start(self):
+        heap.keep_long_lived_objects_out_of_collections()
         metrics.serve(self.settings.metrics_port)
         self.db.ensure_indexes(self.indexes)
         self.db["rejections"].create_index("rejected_at")

@@ -1,0 +1,38 @@
+"""Garbage-collector settings for services that hold large in-memory read models.
+
+A service's read models (and, on the embedded store, its documents) are
+millions of long-lived objects. CPython's full collections walk all of them:
+in the bench, 120-270 ms pauses of the whole process (every greenthread
+stops), which set the p99 latency, and whose length grows with the data. The
+objects that survive a full collection are long-lived by then, so they are
+frozen (`gc.freeze`: moved to the permanent generation, never scanned
+again), and the next full collection walks only what arrived since. The
+cost is that a reference cycle among frozen objects is never reclaimed;
+acyclic garbage is still freed at once by reference counting, and read
+models do not form cycles they later drop.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+
+log = logging.getLogger("lianxin.heap")
+
+# Young collections every 10,000 net allocations instead of 700: most
+# allocations on the event path are short-lived or join the read model for good.
+THRESHOLDS = (10_000, 10, 10)
+
+
+def _freeze_survivors(phase: str, info: dict) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
+def keep_long_lived_objects_out_of_collections() -> None:
+    """Idempotent, once per process (services call it at start)."""
+    if _freeze_survivors in gc.callbacks:
+        return
+    gc.set_threshold(*THRESHOLDS)
+    gc.callbacks.append(_freeze_survivors)
+    gc.collect()        # what start-up built (a rebuilt read model) is frozen now
+    log.debug("gc: thresholds %s, survivors of full collections frozen", THRESHOLDS)
