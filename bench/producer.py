@@ -74,8 +74,8 @@ def main(argv=None) -> int:
     class CountingPublisher(ConfirmPublisher):
         confirmed = 0
 
-        def publish(self, messages):
-            result = super().publish(messages)
+        def publish(self, messages, more=None):
+            result = super().publish(messages, more)
             self.confirmed += len(result.confirmed)
             now = time.time()
             for event_id in result.confirmed:

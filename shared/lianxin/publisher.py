@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 import amqp
 import kombu
@@ -41,6 +43,7 @@ class PublishTimeout(Exception):
 
 
 class ConfirmPublisher:
+    POLL = 0.002  # seconds between looks for more messages while confirms are awaited
     def __init__(self, amqp_uri: str, window: int = 1000, confirm_timeout: float = 15.0,
                  declare_topology: bool = True, connect_retries: int | None = 3):
         self.amqp_uri = amqp_uri
@@ -54,6 +57,7 @@ class ConfirmPublisher:
         self._next_tag = 1
         self._result: PublishResult | None = None
         self._returned: dict[str, str] = {}
+        self._settled_at = 0.0  # last confirm (or start of the publish): the timeout counts from it
 
     # -- connection ---------------------------------------------------------
     def _ensure(self):
@@ -85,6 +89,7 @@ class ConfirmPublisher:
 
     # -- broker callbacks -----------------------------------------------------
     def _settle(self, delivery_tag: int, multiple: bool, reason: str | None):
+        self._settled_at = time.monotonic()
         tags = [t for t in self._tags if t <= delivery_tag] if multiple else [delivery_tag]
         for tag in tags:
             message_id = self._tags.pop(tag, None)
@@ -111,31 +116,40 @@ class ConfirmPublisher:
             self._returned[message_id] = reason
 
     # -- publishing -------------------------------------------------------------
-    def publish(self, messages: list[Outgoing]) -> PublishResult:
+    def publish(self, messages: list[Outgoing],
+                more: Callable[[], list[Outgoing]] | None = None) -> PublishResult:
         """Publish and wait for every confirm. Connection errors propagate;
         what was confirmed before them is lost to the caller, so callers treat
         an exception as "nothing confirmed" (republishing is safe: consumers
-        are idempotent)."""
+        are idempotent).
+
+        `more`, if given, is asked for further messages whenever the window
+        has room and nothing else is left to send: they go out while earlier
+        confirms are still awaited (instead of after them) and are settled in
+        the same result. It returns [] when it has nothing (more)."""
         result = PublishResult()
         if not messages:
             return result
         channel = self._ensure()
         self._result = result
         self._returned.clear()
+        queue = deque(messages)
         try:
-            for msg in messages:
-                while len(self._tags) >= self.window:
+            self._settled_at = time.monotonic()
+            while queue or self._tags:
+                if queue and len(self._tags) < self.window:
+                    self._send(channel, queue.popleft())
+                elif not queue and more is not None and len(self._tags) < self.window:
+                    extra = more()
+                    if extra:
+                        queue.extend(extra)
+                    else:
+                        # The broker may hold confirms of persistent messages
+                        # until its next disk sync (up to ~200 ms): look for
+                        # new messages every few ms meanwhile.
+                        self._drain(poll=self.POLL)
+                else:
                     self._drain()
-                channel.basic_publish(
-                    amqp.Message(msg.body, delivery_mode=2, content_type="application/json",
-                                 content_encoding="utf-8", message_id=msg.message_id,
-                                 application_headers=msg.headers or None),
-                    exchange=msg.exchange, routing_key=msg.routing_key, mandatory=True,
-                )
-                self._tags[self._next_tag] = msg.message_id
-                self._next_tag += 1
-            while self._tags:
-                self._drain()
         except Exception:
             self.close()
             raise
@@ -143,10 +157,25 @@ class ConfirmPublisher:
             self._result = None
         return result
 
-    def _drain(self):
-        deadline = time.monotonic() + self.confirm_timeout
+    def _send(self, channel, msg: Outgoing) -> None:
+        channel.basic_publish(
+            amqp.Message(msg.body, delivery_mode=2, content_type="application/json",
+                         content_encoding="utf-8", message_id=msg.message_id,
+                         application_headers=msg.headers or None),
+            exchange=msg.exchange, routing_key=msg.routing_key, mandatory=True,
+        )
+        self._tags[self._next_tag] = msg.message_id
+        self._next_tag += 1
+
+    def _drain(self, poll: float | None = None):
+        """Handle what the broker sends (confirms, returns) for up to `poll`
+        seconds, or until something arrives; PublishTimeout once no confirm
+        has come for confirm_timeout."""
+        waited = time.monotonic() - self._settled_at
         try:
-            self._conn.drain_events(timeout=max(0.01, deadline - time.monotonic()))
+            self._conn.drain_events(timeout=max(0.001, min(poll or self.confirm_timeout,
+                                                          self.confirm_timeout - waited)))
         except socket.timeout:
-            raise PublishTimeout(f"no publisher confirm within {self.confirm_timeout}s "
-                                 f"({len(self._tags)} outstanding)")
+            if time.monotonic() - self._settled_at >= self.confirm_timeout:
+                raise PublishTimeout(f"no publisher confirm within {self.confirm_timeout}s "
+                                     f"({len(self._tags)} outstanding)")

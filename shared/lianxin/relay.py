@@ -23,7 +23,8 @@ log = logging.getLogger("lianxin.relay")
 
 class OutboxRelay:
     def __init__(self, service: str, db: ServiceDb, publisher: ConfirmPublisher, *,
-                 sweep_interval: float = 30.0, retry_interval: float = 1.0, batch_size: int = 1000):
+                 sweep_interval: float = 30.0, retry_interval: float = 1.0, batch_size: int = 1000,
+                 pipeline: int = 5000):
         self.service = service
         self.db = db
         self.publisher = publisher
@@ -33,6 +34,9 @@ class OutboxRelay:
         self.sweep_interval = sweep_interval
         self.retry_interval = retry_interval
         self.batch_size = batch_size
+        # Most events one publish call takes (the first batch plus what comes
+        # while confirms are awaited); their outbox entries are cleared after it.
+        self.pipeline = max(pipeline, batch_size)
         self._hints: deque = deque()
         # threading.Event is green under eventlet's monkey patching (nameko).
         self._wakeup = threading.Event()
@@ -85,7 +89,22 @@ class OutboxRelay:
                 self._hints.clear()
                 return self.publish_pending()
             items.append(item)
-        return self._publish(items)
+        return self._publish(items, more=self._later_hints(items))
+
+    def _later_hints(self, items: list):
+        """Hints that arrive while confirms are awaited join the same publish
+        (up to `pipeline` events), so waiting for the broker never stops
+        publishing; a sweep request is left for the next round."""
+        def more() -> list[Outgoing]:
+            taken = []
+            while self._hints and len(items) < self.pipeline and self._running:
+                if self._hints[0][0] == "__sweep__":
+                    break
+                item = self._hints.popleft()
+                items.append(item)
+                taken.append(_outgoing(item[2]))
+            return taken
+        return more
 
     def publish_pending(self) -> int:
         total = 0
@@ -99,14 +118,12 @@ class OutboxRelay:
             if published < len(items) or len(items) < self.batch_size:
                 return total
 
-    def _publish(self, items: list[tuple]) -> int:
-        """items: (collection, doc id, envelope, ...) tuples."""
+    def _publish(self, items: list[tuple], more=None) -> int:
+        """items: (collection, doc id, envelope, ...) tuples; `more` may add to them."""
         if not items:
             return 0
+        result = self.publisher.publish([_outgoing(item[2]) for item in items], more)
         items = [item[:3] for item in items]
-        outgoing = [Outgoing(topology.EVENTS_EXCHANGE, env["event_type"], encode(env), env["event_id"])
-                    for _, _, env in items]
-        result = self.publisher.publish(outgoing)
         confirmed = set(result.confirmed)
         self.db.mark_published([(c, doc_id, env["event_id"]) for c, doc_id, env in items
                                 if env["event_id"] in confirmed])
@@ -127,6 +144,10 @@ class OutboxRelay:
         for _, _, _, recorded_at in items:
             oldest = max(oldest, (now - recorded_at).total_seconds())
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(oldest)
+
+
+def _outgoing(envelope: dict) -> Outgoing:
+    return Outgoing(topology.EVENTS_EXCHANGE, envelope["event_type"], encode(envelope), envelope["event_id"])
 
 
 __all__ = ["OutboxRelay", "PublishTimeout"]
