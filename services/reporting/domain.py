@@ -27,6 +27,8 @@ from lianxin.errors import NotFound
 from lianxin.fields import parse_aware_datetime
 from lianxin.membership_view import LinkFacts, MemberFacts, MembershipView, PartyOrg, Unit
 
+from .totals import DeedTotals
+
 
 class DatedIndex:
     """Fact ids per unit and kind, by their business date.
@@ -163,6 +165,7 @@ class ReportModel:
     activities: dict = field(default_factory=dict)
     deeds: dict = field(default_factory=dict)
     disputed_deeds: set = field(default_factory=set)
+    deed_totals: DeedTotals = field(default_factory=DeedTotals)     # of the counted (undisputed) deeds
     resolutions: dict = field(default_factory=dict)
     # Dated facts by unit and business date (activities, deeds, resolutions,
     # assessments, honours); findings by unit only, as their state on a day
@@ -244,11 +247,21 @@ class ReportModel:
         self.obligation_rules[(data.get("org_unit_id"), data["kind"])] = data["frequency"]
 
     def _on_deed_recorded(self, data: dict) -> None:
-        self.deeds[data["deed_id"]] = DeedFact(data["deed_id"], data["member_id"], data["org_unit_id"],
-                                               data["done_on"], data["points"], data.get("household_id"))
+        deed = DeedFact(data["deed_id"], data["member_id"], data["org_unit_id"],
+                        data["done_on"], data["points"], data.get("household_id"))
+        counted = deed.id not in self.disputed_deeds
+        old = self.deeds.get(deed.id)
+        if old is not None and counted:
+            self.deed_totals.remove(old.org_unit_id, old.member_id, old.done_on, old.points)
+        self.deeds[deed.id] = deed
+        if counted:
+            self.deed_totals.add(deed.org_unit_id, deed.member_id, deed.done_on, deed.points)
         self.dated.put("deeds", data["org_unit_id"], data["done_on"], data["deed_id"])
 
     def _on_deed_disputed(self, data: dict) -> None:
+        deed = self.deeds.get(data["deed_id"])
+        if deed is not None and deed.id not in self.disputed_deeds:
+            self.deed_totals.remove(deed.org_unit_id, deed.member_id, deed.done_on, deed.points)
         self.disputed_deeds.add(data["deed_id"])
 
     def _on_case_resolved(self, data: dict) -> None:
@@ -371,9 +384,7 @@ class ReportModel:
         return by_kind, lectures
 
     def _deed_figures(self, units: list[str], start: date, end: date) -> dict:
-        deeds = self.deeds_between(units, start, end)
-        return {"total": len(deeds), "members_with_deeds": len({d.member_id for d in deeds}),
-                "points": sum(d.points for d in deeds)}
+        return self.deed_totals.figures(units, start, end)
 
     def deeds_between(self, units: list[str], start: date, end: date) -> list[DeedFact]:
         """Deeds done in [from, to] in the units, disputed ones left out."""
