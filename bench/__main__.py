@@ -21,7 +21,7 @@ import sys  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from bench import lianxin_path, raw_broker, report_query  # noqa: E402
+from bench import at_scale, lianxin_path, raw_broker, report_query  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -102,6 +102,8 @@ def _table(result: dict) -> str:
         ]
     if lx:
         rows.append(("checks (nothing lost, outbox empty)", "ok" if lx["checks"]["ok"] else "FAILED", ""))
+    if not rows:
+        return ""
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     header = f"{'':<{w0}}  {'measured':>{w1}}  target (issue)"
@@ -141,9 +143,15 @@ def main(argv=None) -> int:
                              "(sustained; --count is then the most it writes)")
     parser.add_argument("--size", type=int, default=300, help="raw message body size in bytes "
                         "(Lianxin's envelopes are ~450 B; both sizes are reported)")
-    parser.add_argument("--only", choices=("raw", "lianxin", "report"),
+    parser.add_argument("--only", choices=("raw", "lianxin", "report", "scale"),
                         help="measure one side only; `report`: reports over the 2018 data set "
-                             "(bench/report_query.py), with the raw broker")
+                             "(bench/report_query.py), with the raw broker; `scale`: the at-scale "
+                             "phases only (bench/at_scale.py)")
+    parser.add_argument("--scale", type=int, default=0, metavar="N",
+                        help="also run the at-scale phases with N events: backlog drain, rebuild, "
+                             "summaries from concurrent clients (the issue's figures: 1000000)")
+    parser.add_argument("--clients", type=int, default=20, help="at scale: concurrent summary clients")
+    parser.add_argument("--query-seconds", type=float, default=20.0, help="at scale: how long clients ask")
     parser.add_argument("--json", action="store_true", help="print the JSON result only (progress to stderr)")
     parser.add_argument("--latency-rate", type=float, default=TARGET_RATE, help="paced events/s in the latency phases")
     parser.add_argument("--latency-count", type=int, default=5000, help="events in each latency phase")
@@ -190,6 +198,9 @@ def main(argv=None) -> int:
                     uri, args.count, seconds=args.seconds, write_batch=args.write_batch,
                     latency_rate=args.latency_rate,
                     latency_count=args.latency_count, progress=progress, profiler=profiler)
+            if args.only == "scale" or (args.scale and args.only in (None, "lianxin")):
+                result["scale"] = at_scale.measure(uri, args.scale or 1_000_000, clients=args.clients,
+                                                   query_seconds=args.query_seconds, progress=progress)
             if args.only == "report":
                 result["report"] = report_query.measure(uri, args.report_requests, progress, args.report_base)
     except (raw_broker.BenchError, ValueError) as exc:
@@ -220,14 +231,18 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
-        print()
-        print(_table(result))
+        if result.get("raw") or result.get("lianxin"):
+            print()
+            print(_table(result))
         if result.get("lianxin"):
             print()
             print(_time_in(result))
         if result.get("report"):
             print()
             print(report_query.table(result["report"]))
+        if result.get("scale"):
+            print()
+            print(at_scale.table(result["scale"]))
         load = result["machine"]["loadavg_at_start"][0], result["machine"]["loadavg_at_end"][0]
         print(f"\nload average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} on {os.cpu_count()} cpus")
         print(f"result written to {path}")

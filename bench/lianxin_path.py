@@ -218,11 +218,16 @@ BENCH_YEAR = 2018
 DEED_CATEGORIES = ("帮办代办", "环境整治", "邻里互助", "政策宣传")
 
 
-def deed_event(catalog, unit_id: str, i: int, run: str) -> tuple[dict, dict]:
+def deed_event(catalog, unit_id: str, i: int, run: str, members: int = 2000,
+               communities: int = 0) -> tuple[dict, dict]:
     """The i-th deed: the most frequent event there is (one a week per member),
-    and one only reporting consumes, so one publish is one delivery."""
+    and one only reporting consumes, so one publish is one delivery. With
+    `communities`, member m belongs to community m % communities of unit_id."""
     deed_id = f"d-{run}-{i}"
-    member_id = f"m-{run}-{i % 2000}"
+    member = i % members
+    member_id = f"m-{run}-{member}"
+    if communities:
+        unit_id = community_id(unit_id, member % communities)
     done_on = date(BENCH_YEAR, 1, 1) + timedelta(days=i % 365)
     data = {"deed_id": deed_id, "member_id": member_id, "household_id": None, "org_unit_id": unit_id,
             "done_on": done_on.isoformat(), "category": DEED_CATEGORIES[i % len(DEED_CATEGORIES)],
@@ -230,6 +235,10 @@ def deed_event(catalog, unit_id: str, i: int, run: str) -> tuple[dict, dict]:
     env = catalog.new_event("deed_recorded", data, source="activities", org_unit_id=unit_id)
     doc = {"_id": deed_id, "member_id": member_id, "org_unit_id": unit_id, "done_on": done_on.isoformat()}
     return doc, env
+
+
+def community_id(street_id: str, k: int) -> str:
+    return f"{street_id}-c{k}"
 
 
 def _find(extensions, cls):
@@ -262,12 +271,14 @@ class Producer:
     """`python -m bench.producer` as a child process, driven line by line."""
 
     def __init__(self, amqp_uri: str, run: str, unit_id: str, *, first: int, count: int,
-                 create_unit: bool = False, seconds: float = 0.0, write_batch: int = 500, rate: float = 0.0):
+                 create_unit: bool = False, seconds: float = 0.0, write_batch: int = 500, rate: float = 0.0,
+                 communities: int = 0, members: int = 2000):
         from eventlet.green import subprocess as green_subprocess
         self.written_at_file = os.path.join(tempfile.gettempdir(), f"bench-{run}-{first}.json")
         cmd = [sys.executable, "-m", "bench.producer", "--uri", amqp_uri, "--run", run, "--unit", unit_id,
                "--first", str(first), "--count", str(count), "--seconds", str(seconds),
-               "--write-batch", str(write_batch), "--rate", str(rate), "--written-at", self.written_at_file]
+               "--write-batch", str(write_batch), "--rate", str(rate), "--written-at", self.written_at_file,
+               "--communities", str(communities), "--members", str(members)]
         if create_unit:
             cmd.append("--create-unit")
         self.proc = green_subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -51,19 +51,23 @@ def main(argv=None) -> int:
     p.add_argument("--run", required=True, help="run id: names the database, deeds and members")
     p.add_argument("--unit", required=True, help="org unit the deeds are counted in")
     p.add_argument("--create-unit", action="store_true", help="first publish the org unit's creation")
+    p.add_argument("--communities", type=int, default=0,
+                   help="with --create-unit: also create this many communities under the unit, "
+                        "and spread the deeds over them")
+    p.add_argument("--members", type=int, default=2000, help="members the deeds are spread over")
     p.add_argument("--first", type=int, default=0, help="index of the first deed")
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--seconds", type=float, default=0.0,
                    help="burst: keep writing for this long (0: exactly --count events)")
     p.add_argument("--write-batch", type=int, default=500)
     p.add_argument("--rate", type=float, default=0.0, help="events/s, paced (0: burst)")
-    p.add_argument("--max-pending", type=int, default=5000,
+    p.add_argument("--max-pending", type=int, default=20000,
                    help="burst: events written but not yet confirmed, at most")
     p.add_argument("--written-at", required=True,
                    help="file for {written_at: {event_id: time}, confirmed_at: {event_id: time}}")
     args = p.parse_args(argv)
 
-    from bench.lianxin_path import Timers, deed_event
+    from bench.lianxin_path import Timers, community_id, deed_event
     from lianxin.catalog import CATALOG
     from lianxin.publisher import ConfirmPublisher
     from lianxin.relay import OutboxRelay
@@ -103,9 +107,17 @@ def main(argv=None) -> int:
         }, source="membership", org_unit_id=args.unit)
         db.insert_with_events("org_units", {"_id": args.unit, "name": "bench", "level": "street"}, [env])
         base = 1
+        for k in range(args.communities):
+            unit_id = community_id(args.unit, k)
+            env = CATALOG.new_event("org_unit_created", {
+                "org_unit_id": unit_id, "name": f"社区{k} (bench)", "level": "community", "parent_id": args.unit,
+            }, source="membership", org_unit_id=unit_id)
+            db.insert_with_events("org_units", {"_id": unit_id, "name": unit_id, "level": "community"}, [env])
+            base += 1
 
     started = time.perf_counter()
-    items = [deed_event(CATALOG, args.unit, args.first + i, args.run) for i in range(args.count)]
+    items = [deed_event(CATALOG, args.unit, args.first + i, args.run, args.members, args.communities)
+             for i in range(args.count)]
     build_us = (time.perf_counter() - started) / max(1, args.count) * 1e6
     emit(ready=True, build_us=round(build_us, 1))
     if read_command() != "go":

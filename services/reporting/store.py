@@ -22,7 +22,7 @@ import pymongo
 
 from lianxin.catalog import CATALOG, InvalidEvent
 from lianxin.envelope import BUSINESS_TZ, Event, decode, encode
-from lianxin.store import ServiceDb, insert_many_new, is_duplicate_key
+from lianxin.store import ServiceDb, insert_many_new, is_duplicate_key, scan
 
 from . import snapshots as snapshot_rules
 from .domain import ReportModel
@@ -137,7 +137,7 @@ class ReportingStore:
         model = ReportModel()
         history = []
         batch = []
-        for doc in self.db["events"].find({}, STORED_ENVELOPE):
+        for doc in scan(self.db["events"], ("_id", "body", "envelope")):
             try:
                 event = CATALOG.validate(stored_envelope(doc))
             except InvalidEvent as exc:  # stored under an older catalog: keep, report
