@@ -15,8 +15,9 @@ One run, on the bench's throwaway vhost:
    not the backlog.
 3. **Rebuild.** ``ReportingStore.rebuild()``: every read model again from the
    N stored events (what a restart does).
-4. **Queries.** `clients` concurrent RPC clients (nameko's standalone
-   ``ClusterRpcProxy``, as the gateway calls) ask for summaries back to back,
+4. **Queries.** `clients` concurrent RPC clients in their own process
+   (``bench/clients.py``: nameko's standalone ``ClusterRpcProxy``, as the
+   gateway calls) ask for summaries back to back,
    each of a random unit (the street or a community) and a random period of
    the year (a day, week, month, quarter or the year): mostly different
    questions, so few are answered from the summary cache. Latency per request
@@ -24,7 +25,11 @@ One run, on the bench's throwaway vhost:
 """
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from datetime import date, timedelta
@@ -52,7 +57,7 @@ def rss_mb(pid: int | str = "self") -> float | None:
 
 
 def broker_pid() -> int | None:
-    import subprocess
+
     try:
         out = subprocess.run(["pgrep", "-f", "beam.smp"], capture_output=True, text=True, timeout=5).stdout.split()
         return int(out[0]) if out else None
@@ -60,7 +65,7 @@ def broker_pid() -> int | None:
         return None
 
 
-def _periods(rng: random.Random) -> tuple[date, date]:
+def random_period(rng: random.Random) -> tuple[date, date]:
     start_of_year = date(BENCH_YEAR, 1, 1)
     kind = rng.choice(("day", "week", "month", "quarter", "year"))
     if kind == "year":
@@ -169,28 +174,16 @@ def measure(amqp_uri: str, count: int, *, clients: int = 20, query_seconds: floa
         # -- 4. queries -----------------------------------------------------------
         progress(f"at scale: {clients} clients asking for summaries for {query_seconds:g}s")
         units = [street] + [community_id(street, k) for k in range(COMMUNITIES)]
-        latencies: list[float] = []
-        errors: list[str] = []
-        deadline = time.monotonic() + query_seconds
-
-        def client(seed: int) -> None:
-            rng = random.Random(seed)
-            with ClusterRpcProxy(config) as rpc:
-                rpc.reporting.freshness()       # connect before timing
-                while time.monotonic() < deadline:
-                    start, end = _periods(rng)
-                    query = {"org_unit_id": rng.choice(units), "from": start.isoformat(), "to": end.isoformat()}
-                    t = time.perf_counter()
-                    reply = rpc.reporting.summary(query)
-                    latencies.append(time.perf_counter() - t)
-                    if reply.get("status") != 200:
-                        errors.append(str(reply)[:200])
-
-        pool = [eventlet.spawn(client, i) for i in range(clients)]
-        for g in pool:
-            g.wait()
+        cmd = [sys.executable, "-m", "bench.clients", "--uri", amqp_uri, "--units", ",".join(units),
+               "--clients", str(clients), "--seconds", str(query_seconds)]
+        done_clients = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))), timeout=query_seconds + 120)
+        if done_clients.returncode != 0:
+            raise BenchError(f"the clients failed: {done_clients.stderr.strip()[-500:]}")
+        answer = json.loads(done_clients.stdout.strip().splitlines()[-1])
+        latencies = [ms / 1e3 for ms in answer["latencies_ms"]]
         lat = summarize(latencies)
-        queries = {"clients": clients, "requests": len(latencies), "errors": len(errors),
+        queries = {"clients": clients, "requests": len(latencies), "errors": answer["error_count"],
                    "requests_per_s": round(len(latencies) / query_seconds, 1),
                    **{k: round(v, 2) for k, v in lat.items()}}
         progress(f"  {len(latencies):,} summaries: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms")
@@ -199,7 +192,7 @@ def measure(amqp_uri: str, count: int, *, clients: int = 20, query_seconds: floa
         with ClusterRpcProxy(config) as rpc:
             rng = random.Random(1)
             for _ in range(200):
-                start, end = _periods(rng)
+                start, end = random_period(rng)
                 t = time.perf_counter()
                 rpc.reporting.summary({"org_unit_id": rng.choice(units), "from": start.isoformat(),
                                        "to": end.isoformat()})
