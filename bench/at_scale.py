@@ -86,7 +86,6 @@ def random_period(rng: random.Random) -> tuple[date, date]:
 def measure(amqp_uri: str, count: int, *, clients: int = 20, query_seconds: float = 20.0,
             progress=print) -> dict:
     from nameko.containers import ServiceContainer
-    from nameko.standalone.rpc import ClusterRpcProxy
 
     from lianxin.nameko.extensions import StoreProvider
     from lianxin.store import client_for
@@ -174,30 +173,16 @@ def measure(amqp_uri: str, count: int, *, clients: int = 20, query_seconds: floa
         # -- 4. queries -----------------------------------------------------------
         progress(f"at scale: {clients} clients asking for summaries for {query_seconds:g}s")
         units = [street] + [community_id(street, k) for k in range(COMMUNITIES)]
-        cmd = [sys.executable, "-m", "bench.clients", "--uri", amqp_uri, "--units", ",".join(units),
-               "--clients", str(clients), "--seconds", str(query_seconds)]
-        done_clients = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))), timeout=query_seconds + 120)
-        if done_clients.returncode != 0:
-            raise BenchError(f"the clients failed: {done_clients.stderr.strip()[-500:]}")
-        answer = json.loads(done_clients.stdout.strip().splitlines()[-1])
-        latencies = [ms / 1e3 for ms in answer["latencies_ms"]]
-        lat = summarize(latencies)
-        queries = {"clients": clients, "requests": len(latencies), "errors": answer["error_count"],
-                   "requests_per_s": round(len(latencies) / query_seconds, 1),
-                   **{k: round(v, 2) for k, v in lat.items()}}
-        progress(f"  {len(latencies):,} summaries: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms")
-        # The same questions one at a time: what one summary costs, without queueing.
-        single: list[float] = []
-        with ClusterRpcProxy(config) as rpc:
-            rng = random.Random(1)
-            for _ in range(200):
-                start, end = random_period(rng)
-                t = time.perf_counter()
-                rpc.reporting.summary({"org_unit_id": rng.choice(units), "from": start.isoformat(),
-                                       "to": end.isoformat()})
-                single.append(time.perf_counter() - t)
-        queries["one_client"] = {k: round(v, 2) for k, v in summarize(single).items()}
+        queries = {"clients": clients}
+        for mode, rate in (("back_to_back", 0.0), ("paced", PACED_RATE)):
+            lat, n, errors = _ask(amqp_uri, units, clients, query_seconds, rate)
+            queries[mode] = {"rate_per_client": rate or None, "requests": n, "errors": errors,
+                             "requests_per_s": round(n / query_seconds, 1), **{k: round(v, 2) for k, v in lat.items()}}
+            progress(f"  {mode.replace('_', ' ')}: {n:,} summaries, p50 {lat['p50_ms']:.1f} ms, "
+                     f"p99 {lat['p99_ms']:.1f} ms")
+        # The same questions from one client: what one summary costs, without queueing.
+        lat, n, _ = _ask(amqp_uri, units, 1, min(query_seconds, 10.0), 0.0)
+        queries["one_client"] = {"requests": n, **{k: round(v, 2) for k, v in lat.items()}}
         return {"count": count, "backlog": backlog, "drain": drain, "rebuild": rebuild, "queries": queries}
     finally:
         if producer is not None:
@@ -205,6 +190,22 @@ def measure(amqp_uri: str, count: int, *, clients: int = 20, query_seconds: floa
         if container is not None:
             _stop_container(container, progress)
         client_for(None).drop_database(f"bench{run}_reporting")
+
+
+PACED_RATE = 5.0   # summaries per second per client: 20 dashboards refreshing five times a second
+
+
+def _ask(amqp_uri: str, units: list[str], clients: int, seconds: float, rate: float):
+    """Run bench/clients.py; (latency summary, requests, errors)."""
+    cmd = [sys.executable, "-m", "bench.clients", "--uri", amqp_uri, "--units", ",".join(units),
+           "--clients", str(clients), "--seconds", str(seconds), "--rate", str(rate)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if done.returncode != 0:
+        raise BenchError(f"the clients failed: {done.stderr.strip()[-500:]}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    latencies = [ms / 1e3 for ms in answer["latencies_ms"]]
+    return summarize(latencies), len(latencies), answer["error_count"]
 
 
 def table(result: dict) -> str:
@@ -217,9 +218,13 @@ def table(result: dict) -> str:
         ("  reporting RSS growth per event stored", f"{d['reporting_rss_growth_per_event_bytes']:,} B", ""),
         (f"rebuild from {r['events']:,} stored events", f"{r['events_per_s']:,.0f} events/s",
          ">= 10,000/s" + ("  ok" if r["events_per_s"] >= 10000 else "  MISSED")),
-        (f"summary p50 / p99, {q['clients']} clients", f"{q['p50_ms']:.1f} / {q['p99_ms']:.1f} ms",
-         "p99 <= 50 ms" + ("  ok" if q["p99_ms"] <= 50 else "  MISSED")),
-        ("  summaries per second (all clients)", f"{q['requests_per_s']:,.0f}", ""),
+        (f"summary p50 / p99, {q['clients']} clients back to back",
+         f"{q['back_to_back']['p50_ms']:.1f} / {q['back_to_back']['p99_ms']:.1f} ms",
+         "p99 <= 50 ms" + ("  ok" if q["back_to_back"]["p99_ms"] <= 50 else "  MISSED")),
+        ("  summaries per second (all clients)", f"{q['back_to_back']['requests_per_s']:,.0f}", ""),
+        (f"summary p50 / p99, {q['clients']} clients at {PACED_RATE:g}/s each",
+         f"{q['paced']['p50_ms']:.1f} / {q['paced']['p99_ms']:.1f} ms",
+         "p99 <= 50 ms" + ("  ok" if q["paced"]["p99_ms"] <= 50 else "  MISSED")),
         ("  one client p50 / p99", f"{q['one_client']['p50_ms']:.1f} / {q['one_client']['p99_ms']:.1f} ms", ""),
     ]
     w0 = max(len(a) for a, _, _ in rows)

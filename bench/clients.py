@@ -23,6 +23,8 @@ def main(argv=None) -> int:
     p.add_argument("--units", required=True, help="comma-separated org unit ids to ask about")
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="requests per second per client, paced (0: back to back, each waits for its answer)")
     args = p.parse_args(argv)
 
     from nameko.standalone.rpc import ClusterRpcProxy
@@ -43,7 +45,12 @@ def main(argv=None) -> int:
             while not start_at:
                 eventlet.sleep(0.01)
             deadline = start_at[0] + args.seconds
+            # Paced clients start spread over one interval, as independent users would.
+            due = start_at[0] + (rng.random() / args.rate if args.rate else 0.0)
             while time.monotonic() < deadline:
+                if args.rate:
+                    eventlet.sleep(max(0.0, due - time.monotonic()))
+                    due += 1.0 / args.rate
                 start, end = random_period(rng)
                 query = {"org_unit_id": rng.choice(units), "from": start.isoformat(), "to": end.isoformat()}
                 t = time.perf_counter()
