@@ -20,6 +20,7 @@ from datetime import date, datetime, time as day_time, timedelta, timezone
 
 import pymongo
 
+from lianxin import heap
 from lianxin.catalog import CATALOG, InvalidEvent
 from lianxin.envelope import BUSINESS_TZ, Event, decode, encode
 from lianxin.store import ServiceDb, insert_many_new, is_duplicate_key, scan
@@ -153,6 +154,7 @@ class ReportingStore:
         self.model, self.history = model, history
         with self._lock:
             self._as_of.clear()
+        heap.settle()
         log.info("read model rebuilt from %d events in %.2fs", model.applied, time.perf_counter() - started)
         return model
 

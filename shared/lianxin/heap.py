@@ -36,3 +36,11 @@ def keep_long_lived_objects_out_of_collections() -> None:
     gc.callbacks.append(_freeze_survivors)
     gc.collect()        # what start-up built (a rebuilt read model) is frozen now
     log.debug("gc: thresholds %s, survivors of full collections frozen", THRESHOLDS)
+
+
+def settle() -> None:
+    """After building a large long-lived structure at once (a read model
+    rebuilt from the store): collect now and freeze what survives, so the
+    first full collection afterwards does not walk all of it mid-traffic."""
+    gc.collect()
+    gc.freeze()
