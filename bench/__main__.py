@@ -1,8 +1,11 @@
 """`python -m bench` (`make bench`): raw RabbitMQ vs Lianxin's one-hop path, same run.
 
-Both are measured in one process, on the same broker, in a throwaway vhost
-that is deleted at the end. Prints a table with the ratios and the issue's
-targets, and writes the full result to bench/results/<timestamp>.json.
+Both on the same broker, in a throwaway vhost that is deleted at the end: the
+raw broker from this process, Lianxin as a producer process and reporting (in
+this process), and optionally the at-scale phases (`--scale N`: backlog,
+rebuild, queries). Prints every figure beside the issue's target and the raw
+baseline, and writes the full result to bench/results/<timestamp>.json.
+See docs/performance.md.
 """
 import warnings
 
@@ -21,7 +24,7 @@ import sys  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from bench import at_scale, lianxin_path, raw_broker, report_query  # noqa: E402
+from bench import at_scale, lianxin_path, raw_broker, report_query, two_hops  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -143,7 +146,7 @@ def main(argv=None) -> int:
                              "(sustained; --count is then the most it writes)")
     parser.add_argument("--size", type=int, default=300, help="raw message body size in bytes "
                         "(Lianxin's envelopes are ~450 B; both sizes are reported)")
-    parser.add_argument("--only", choices=("raw", "lianxin", "report", "scale"),
+    parser.add_argument("--only", choices=("raw", "lianxin", "report", "scale", "two-hops"),
                         help="measure one side only; `report`: reports over the 2018 data set "
                              "(bench/report_query.py), with the raw broker; `scale`: the at-scale "
                              "phases only (bench/at_scale.py)")
@@ -151,6 +154,9 @@ def main(argv=None) -> int:
                         help="also run the at-scale phases with N events: backlog drain, rebuild, "
                              "summaries from concurrent clients (the issue's figures: 1000000)")
     parser.add_argument("--clients", type=int, default=20, help="at scale: concurrent summary clients")
+    parser.add_argument("--two-hops", type=int, default=20000, metavar="N",
+                        help="intake -> owning service -> reporting with N deeds (0: skip; run with the "
+                             "one-hop phase and by --only two-hops)")
     parser.add_argument("--query-seconds", type=float, default=20.0, help="at scale: how long clients ask")
     parser.add_argument("--json", action="store_true", help="print the JSON result only (progress to stderr)")
     parser.add_argument("--latency-rate", type=float, default=TARGET_RATE, help="paced events/s in the latency phases")
@@ -198,6 +204,8 @@ def main(argv=None) -> int:
                     uri, args.count, seconds=args.seconds, write_batch=args.write_batch,
                     latency_rate=args.latency_rate,
                     latency_count=args.latency_count, progress=progress, profiler=profiler)
+            if args.only == "two-hops" or (args.two_hops and args.only in (None, "lianxin")):
+                result["two_hops"] = two_hops.measure(uri, args.two_hops or 20000, progress=progress)
             if args.only == "scale" or (args.scale and args.only in (None, "lianxin")):
                 result["scale"] = at_scale.measure(uri, args.scale or 1_000_000, clients=args.clients,
                                                    query_seconds=args.query_seconds, progress=progress)
@@ -240,6 +248,14 @@ def main(argv=None) -> int:
         if result.get("report"):
             print()
             print(report_query.table(result["report"]))
+        if result.get("two_hops"):
+            th = result["two_hops"]
+            print()
+            print(f"two hops (intake -> activities -> reporting), {th['events']:,} deeds: "
+                  f"{th['events_per_s']:,.0f} events/s  (target >= 2,000/s"
+                  f"{'  ok' if th['events_per_s'] >= 2000 else '  MISSED'}); CPU per event: "
+                  + ", ".join(f"{k} {v:,.0f} us" for k, v in th["cpu_us_per_event"].items())
+                  + f"; dead-lettered {th['dead_lettered']}")
         if result.get("scale"):
             print()
             print(at_scale.table(result["scale"]))

@@ -120,10 +120,11 @@ def _wait_until(condition, what: str, timeout: float) -> None:
 
 
 class Timers:
-    """Wall time spent in named calls (wrapped on instances, in this process only).
+    """Wall time spent in named calls (wrapped on instances, in one process).
 
-    All stages share one CPU-bound process, so these add up to roughly the
-    phase's elapsed time; what is missing is AMQP I/O, eventlet and nameko.
+    Wall time, so a call also grows when the OS runs another process meanwhile
+    (two cores, three busy processes): the CPU time per event of each process
+    (reported beside) is the steadier figure.
     """
 
     def __init__(self):
