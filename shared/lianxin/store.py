@@ -252,20 +252,26 @@ class ServiceDb:
     def __init__(self, database, outbox_collections: Iterable[str], notify: Callable[[str, list, list], None] | None = None):
         self.db = database
         self.outbox_collections = tuple(outbox_collections)
+        self._collections: dict = {}
         self._notify = notify or (lambda collection, ids, events: None)
 
     def __getitem__(self, name):
-        return self.db[name]
+        # Collection objects are kept: mongomock builds a new one (with its
+        # options) on every `db[name]`, ~30 µs, several times per command.
+        collection = self._collections.get(name)
+        if collection is None:
+            collection = self._collections[name] = self.db[name]
+        return collection
 
     def ensure_indexes(self, indexes: dict[str, list]) -> None:
         """indexes: {collection: [IndexModel-style (keys, kwargs)]} created at start."""
         for name in self.outbox_collections:
             # Finds pending outbox entries without a full scan on MongoDB.
-            self.db[name].create_index([("outbox.event_id", pymongo.ASCENDING)], sparse=True,
+            self[name].create_index([("outbox.event_id", pymongo.ASCENDING)], sparse=True,
                                        name="outbox_pending")
         for name, specs in indexes.items():
             for keys, kwargs in specs:
-                self.db[name].create_index(keys, **kwargs)
+                self[name].create_index(keys, **kwargs)
 
     # -- writes that record events ------------------------------------------
     @staticmethod
@@ -277,7 +283,7 @@ class ServiceDb:
         """Insert a document and its events in one write. Raises DuplicateKeyError."""
         doc = dict(doc)
         doc[OUTBOX] = self._entries(events)
-        self.db[collection].insert_one(doc)
+        self[collection].insert_one(doc)
         self._notify(collection, [doc["_id"]], events)
 
     def insert_many_with_events(self, collection: str, docs_events: list[tuple[dict, list[dict]]]) -> set:
@@ -287,7 +293,7 @@ class ServiceDb:
             doc = dict(doc)
             doc[OUTBOX] = self._entries(events)
             docs.append(doc)
-        fresh = insert_many_new(self.db[collection], docs)
+        fresh = insert_many_new(self[collection], docs)
         for d in fresh:
             self._notify(collection, [d["_id"]], [e["envelope"] for e in d[OUTBOX]])
         return {d["_id"] for d in fresh}
@@ -298,14 +304,14 @@ class ServiceDb:
         update.setdefault("$push", {})[OUTBOX] = {"$each": self._entries(events)}
         # find_one_and_update tells which document took the events, so the
         # relay can clear them there even when the filter is not by _id.
-        doc = self.db[collection].find_one_and_update(filter, update, projection={"_id": 1})
+        doc = self[collection].find_one_and_update(filter, update, projection={"_id": 1})
         if doc is not None:
             self._notify(collection, [doc["_id"]], events)
         return doc is not None
 
     # -- rejections (written by the consumer, read by the API) -----------------
     def rejections(self, limit: int = 100) -> list[dict]:
-        docs = self.db["rejections"].find({}, {"_id": 0}).sort("rejected_at", -1).limit(limit)
+        docs = self["rejections"].find({}, {"_id": 0}).sort("rejected_at", -1).limit(limit)
         return list(docs)
 
     def health(self) -> dict:
@@ -318,7 +324,7 @@ class ServiceDb:
         for name in self.outbox_collections:
             # Served by the outbox_pending index on MongoDB (documents without
             # pending events have an empty outbox, so no outbox.event_id).
-            for doc in self.db[name].find({f"{OUTBOX}.event_id": {"$exists": True}}, {OUTBOX: 1}):
+            for doc in self[name].find({f"{OUTBOX}.event_id": {"$exists": True}}, {OUTBOX: 1}):
                 for entry in doc[OUTBOX]:
                     recorded_at = entry["recorded_at"]
                     if recorded_at.tzinfo is None:  # mongomock/pymongo without tz_aware
@@ -336,8 +342,8 @@ class ServiceDb:
             by_doc.setdefault(collection, {}).setdefault(doc_id, []).append(event_id)
         for collection, docs in by_doc.items():
             if is_embedded_client(self.db.client):
-                _pull_outbox_entries_embedded(self.db[collection], docs)
+                _pull_outbox_entries_embedded(self[collection], docs)
                 continue
-            self.db[collection].bulk_write(
+            self[collection].bulk_write(
                 [UpdateOne({"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": eids}}}})
                  for doc_id, eids in docs.items()], ordered=False)
