@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timezone
 
 from . import metrics, topology
@@ -127,9 +127,10 @@ class OutboxRelay:
         confirmed = set(result.confirmed)
         self.db.mark_published([(c, doc_id, env["event_id"]) for c, doc_id, env in items
                                 if env["event_id"] in confirmed])
-        for _, _, env in items:
-            outcome = "confirmed" if env["event_id"] in confirmed else "failed"
-            metrics.PUBLISHED.labels(self.service, env["event_type"], outcome).inc()
+        counts = Counter((env["event_type"], "confirmed" if env["event_id"] in confirmed else "failed")
+                         for _, _, env in items)
+        for (event_type, outcome), n in counts.items():     # one metric update per kind, not per event
+            metrics.PUBLISHED.labels(self.service, event_type, outcome).inc(n)
         for event_id, reason in result.failed.items():
             log.error("%s relay: event %s not published: %s (kept in the outbox)", self.service, event_id, reason)
         if result.failed:
