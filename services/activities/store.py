@@ -187,12 +187,7 @@ class ActivitiesStore:
         """Add the deed's id to its member-week, idempotently, BEFORE the deed is
         written: an id noted for a deed that never got written is skipped on
         reading (the deeds are the truth), a deed never misses its week."""
-        key = self._week_key(deed.member_id, deed.done_on)
-        try:
-            self.db["deed_weeks"].update_one({"_id": key, "deed_ids": {"$ne": deed.id}},
-                                             {"$push": {"deed_ids": deed.id}}, upsert=True)
-        except pymongo.errors.DuplicateKeyError:
-            pass        # the week exists and already has this deed
+        self.db.add_to_list("deed_weeks", self._week_key(deed.member_id, deed.done_on), "deed_ids", deed.id)
 
     def _week_deeds(self, keys: list[str]) -> list[dict]:
         ids = [i for doc in self.db["deed_weeks"].find({"_id": {"$in": keys}}) for i in doc["deed_ids"]]

@@ -309,6 +309,27 @@ class ServiceDb:
             self._notify(collection, [doc["_id"]], events)
         return doc is not None
 
+    def add_to_list(self, collection: str, doc_id: str, field: str, value) -> None:
+        """Append `value` to the document's list `field` unless it is there,
+        creating the document if needed: `$addToSet` with upsert, one write.
+        (For indexes kept beside the data, e.g. a member-week's deed ids.)"""
+        if is_embedded_client(self.db.client):
+            # mongomock's update machinery costs ~250 µs for this; the stored
+            # document is edited in place under the collection's write lock.
+            store = self[collection]._store
+            with store._rwlock.writer():
+                doc = store._documents.get(doc_id)
+                if doc is None:
+                    store._documents[doc_id] = {"_id": doc_id, field: [value]}
+                elif value not in doc.setdefault(field, []):
+                    doc[field].append(value)
+            return
+        try:
+            self[collection].update_one({"_id": doc_id}, {"$addToSet": {field: value}}, upsert=True)
+        except DuplicateKeyError:
+            # Two upserts of a new document raced; it exists now.
+            self[collection].update_one({"_id": doc_id}, {"$addToSet": {field: value}})
+
     # -- rejections (written by the consumer, read by the API) -----------------
     def rejections(self, limit: int = 100) -> list[dict]:
         docs = self["rejections"].find({}, {"_id": 0}).sort("rejected_at", -1).limit(limit)

@@ -77,3 +77,13 @@ def test_pull_of_published_events_keeps_events_recorded_since():
     assert [(c, doc_id, env) for c, doc_id, env, _ in db.pending_events()] == [("things", "t", {"event_id": "e3"})]
     db["things"].update_one({"_id": "t"}, {"$set": {"v": 1}})   # the store is intact after the direct edit
     assert db["things"].find_one({"_id": "t"})["v"] == 1
+
+
+def test_add_to_list_is_add_to_set_with_upsert_on_both_paths():
+    fast = ServiceDb(fresh_database(), [])
+    slow = fresh_database()["weeks"]
+    for doc_id, value in (("w1", "d1"), ("w1", "d2"), ("w1", "d1"), ("w2", "d3")):
+        fast.add_to_list("weeks", doc_id, "deed_ids", value)
+        slow.update_one({"_id": doc_id}, {"$addToSet": {"deed_ids": value}}, upsert=True)
+    assert read_back(fast["weeks"]) == read_back(slow) == [{"_id": "w1", "deed_ids": ["d1", "d2"]},
+                                                           {"_id": "w2", "deed_ids": ["d3"]}]
