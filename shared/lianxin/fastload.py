@@ -121,15 +121,7 @@ def _schema_plan(schema: Schema, unknown: str, many: bool) -> Loader | None:
                 out[key] = data[key]
         return out
 
-    if not many:
-        return load_one
-
-    def load_many(data):
-        if type(data) is not list:
-            raise _Doubt
-        return [load_one(item) for item in data]
-
-    return load_many
+    return _each(load_one) if many else load_one
 
 
 # -- fields ----------------------------------------------------------------------
@@ -256,9 +248,11 @@ def _same(value):
 
 def _list_of(inner: fields.Field) -> Loader | None:
     item = _element_plan(inner)
-    if item is None:
-        return None
+    return None if item is None else _each(item)
 
+
+def _each(item: Loader) -> Loader:
+    """A JSON array, each element loaded by `item`."""
     def load(value):
         if type(value) is not list:
             raise _Doubt
