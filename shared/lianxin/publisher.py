@@ -18,7 +18,7 @@ from typing import Callable
 import amqp
 import kombu
 
-from . import amqp_reads, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
+from . import amqp_reads, amqp_writes, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
 
 log = logging.getLogger("lianxin.publisher")
 
@@ -44,6 +44,8 @@ class PublishTimeout(Exception):
 
 class ConfirmPublisher:
     POLL = 0.002  # seconds between looks for more messages while confirms are awaited
+    COALESCE = 200  # messages written with one sendall (amqp_writes)
+
     def __init__(self, amqp_uri: str, window: int = 1000, confirm_timeout: float = 15.0,
                  declare_topology: bool = True, connect_retries: int | None = 3):
         self.amqp_uri = amqp_uri
@@ -90,7 +92,16 @@ class ConfirmPublisher:
     # -- broker callbacks -----------------------------------------------------
     def _settle(self, delivery_tag: int, multiple: bool, reason: str | None):
         self._settled_at = time.monotonic()
-        tags = [t for t in self._tags if t <= delivery_tag] if multiple else [delivery_tag]
+        if multiple:
+            # _tags holds tags in the (increasing) order they were sent, so the
+            # settled ones are a prefix: stop at the first later one.
+            tags = []
+            for tag in self._tags:
+                if tag > delivery_tag:
+                    break
+                tags.append(tag)
+        else:
+            tags = [delivery_tag]
         for tag in tags:
             message_id = self._tags.pop(tag, None)
             if message_id is None or self._result is None:
@@ -137,9 +148,10 @@ class ConfirmPublisher:
         try:
             self._settled_at = time.monotonic()
             while queue or self._tags:
-                if queue and len(self._tags) < self.window:
-                    self._send(channel, queue.popleft())
-                elif not queue and more is not None and len(self._tags) < self.window:
+                room = self.window - len(self._tags)
+                if queue and room > 0:
+                    self._send_some(channel, queue, min(room, self.COALESCE))
+                elif not queue and more is not None and room > 0:
                     extra = more()
                     if extra:
                         queue.extend(extra)
@@ -156,6 +168,12 @@ class ConfirmPublisher:
         finally:
             self._result = None
         return result
+
+    def _send_some(self, channel, queue: deque, most: int) -> None:
+        """Up to `most` messages from the queue, written in one go."""
+        with amqp_writes.coalesced(self._conn.connection):
+            for _ in range(min(most, len(queue))):
+                self._send(channel, queue.popleft())
 
     def _send(self, channel, msg: Outgoing) -> None:
         channel.basic_publish(
