@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from lianxin.commands import outcomes, Settle, create_once, envelopes, intake_result, new_id, no_wait, retrying, wait_briefly
+from lianxin.commands import (outcomes, Settle, create_once, envelopes, intake_result, new_id, no_wait, repeat_result,
+                              retrying, wait_briefly)
 from lianxin.consumer import Result
 from lianxin.errors import NotFound
 from lianxin.replies import created, existing
@@ -198,6 +199,44 @@ def record_deed(store: ActivitiesStore, command: dict, today: date, settle: Sett
                        create=create, view=lambda doc: deed_view(store.deed(doc)))
 
 
+def record_deeds(store: ActivitiesStore, commands: list[dict], today: date) -> list[Result]:
+    """Deed intakes of one batch (each command with its id): one read of the
+    deeds and one of their member-weeks for the whole batch, one write of the
+    new deeds with their events. Each command's outcome is what record_deed
+    would give it taken one after another: a deed earlier in the batch counts
+    towards the weekly cap of a later one, a repeated id is a duplicate (or a
+    conflict, with another body)."""
+    results: list[Result | None] = [None] * len(commands)
+    stored = store.deed_docs([c["id"] for c in commands])
+    weeks = store.points_by_week([(c["member_id"], c["done_on"]) for c in commands])
+    taken = {deed_id: doc.get("request_hash") for deed_id, doc in stored.items()}
+    new = []                                    # (position, deed, fingerprint, envelopes)
+    for i, command in enumerate(commands):
+        deed_id, print_ = command["id"], fingerprint(command)
+        if deed_id in taken:
+            results[i] = repeat_result({"_id": deed_id, "request_hash": taken[deed_id]}, print_)
+            continue
+        prepared = []
+
+        def prepare(command=command, deed_id=deed_id):
+            earned = weeks.earned(command["member_id"], command["category"], command["done_on"], excluding=deed_id)
+            points = domain.deed_points(command["category"], store.points_rules, earned)
+            deed, events = domain.record_deed(deed_id, command, store.view, today, points)
+            prepared.append((deed, _events(events)))
+            return created(None)
+        results[i] = intake_result(prepare)
+        if prepared:
+            deed, envs = prepared[0]
+            weeks.add(deed.member_id, deed.category, deed.done_on, deed.points)
+            taken[deed_id] = print_
+            new.append((i, deed, print_, envs))
+    inserted = store.add_deeds([(deed, print_, envs) for _, deed, print_, envs in new]) if new else set()
+    for i, deed, print_, _ in new:
+        if deed.id not in inserted:             # stored meanwhile by another instance
+            results[i] = repeat_result(store.deed_doc(deed.id), print_)
+    return results
+
+
 def _duplicate_key():
     from pymongo.errors import DuplicateKeyError
     return DuplicateKeyError("deed id taken meanwhile", 11000)
@@ -300,12 +339,14 @@ def apply_membership_events(store: ActivitiesStore, events) -> list[Result]:
 
 def intake(store: ActivitiesStore, events, today: date) -> list[Result]:
     """Apply intake envelopes; the event id is the client id unless data names one."""
-    results = []
+    results: list[Result | None] = []
+    deeds = []                                  # (position, command): recorded together
     for event in events:
         command = dict(event.data)
         if event.event_type == "deed_recorded":
             command.setdefault("id", event.event_id)
-            results.append(intake_result(lambda: record_deed(store, command, today, settle=no_wait)))
+            deeds.append((len(results), command))
+            results.append(None)
         elif event.event_type == "activity_held":
             command.setdefault("id", event.event_id)
             results.append(intake_result(lambda: hold_activity(store, command, today, settle=no_wait)))
@@ -318,6 +359,9 @@ def intake(store: ActivitiesStore, events, today: date) -> list[Result]:
                                                               applied_event=event.event_id)))
         else:
             results.append(Result.reject(f"activities does not take intake of {event.event_type!r}"))
+    if deeds:
+        for (position, _), result in zip(deeds, record_deeds(store, [c for _, c in deeds], today)):
+            results[position] = result
     return results
 
 

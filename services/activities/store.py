@@ -195,8 +195,20 @@ class ActivitiesStore:
 
     def points_this_week(self, member_id: str, category: str, day: date, excluding: str | None = None) -> int:
         docs = self._week_deeds([self._week_key(member_id, day)])
-        return sum(d.get("points", 0) for d in docs
-                   if d["category"] == category and d.get("status") != "disputed" and d["_id"] != excluding)
+        return _points_in(docs, category, excluding)
+
+    def points_by_week(self, member_days: list[tuple[str, date]]) -> "WeekPoints":
+        """The points stored deeds earned in these members' weeks, in two reads
+        (for a batch of deeds; see WeekPoints)."""
+        keys = list(dict.fromkeys(self._week_key(m, d) for m, d in member_days))
+        by_key: dict[str, list[dict]] = {}
+        for doc in self._week_deeds(keys):
+            by_key.setdefault(f"{doc['member_id']}|{doc['week']}", []).append(doc)
+        return WeekPoints(self, by_key)
+
+    def deed_docs(self, deed_ids: list[str]) -> dict[str, dict]:
+        """The stored deeds among these ids, by id (one read)."""
+        return {doc["_id"]: doc for doc in self.db["deeds"].find({"_id": {"$in": list(dict.fromkeys(deed_ids))}})}
 
     def add_deeds(self, deeds: list[tuple[Deed, str, list[dict]]]) -> set:
         """Insert new deeds in one round trip; returns the ids inserted (others existed)."""
@@ -266,3 +278,27 @@ class ActivitiesStore:
                     doc.get("owner"), doc.get("team"), doc.get("campaign"), doc.get("status", "opened"),
                     as_day(doc.get("started_on")), as_day(doc.get("resolved_on")), doc.get("outcome"),
                     as_day(doc.get("closed_on")), doc.get("close_reason"), doc.get("version", 0))
+
+
+def _points_in(docs: list[dict], category: str, excluding: str | None) -> int:
+    return sum(d.get("points", 0) for d in docs
+               if d["category"] == category and d.get("status") != "disputed" and d["_id"] != excluding)
+
+
+class WeekPoints:
+    """Points earned per member-week and category: the stored deeds' (read once
+    for a batch), plus those of deeds taken earlier in the same batch, so the
+    weekly cap holds across the batch as it does deed by deed."""
+
+    def __init__(self, store: ActivitiesStore, stored: dict[str, list[dict]]):
+        self._store = store
+        self._stored = stored
+        self._added: dict[tuple[str, str], int] = {}
+
+    def earned(self, member_id: str, category: str, day: date, excluding: str | None = None) -> int:
+        key = self._store._week_key(member_id, day)
+        return _points_in(self._stored.get(key, []), category, excluding) + self._added.get((key, category), 0)
+
+    def add(self, member_id: str, category: str, day: date, points: int) -> None:
+        key = (self._store._week_key(member_id, day), category)
+        self._added[key] = self._added.get(key, 0) + points

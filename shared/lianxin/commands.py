@@ -53,10 +53,24 @@ def create_once(*, load: Callable[[], dict | None], fingerprint: str,
             if not is_duplicate_key(exc):
                 raise
             doc = load()
+    check_repeat(doc, fingerprint)
+    return existing(view(doc))
+
+
+def check_repeat(doc: dict, fingerprint: str) -> None:
+    """A create of an id that exists: the same body is a repeat, another a Conflict."""
     if doc.get("request_hash") != fingerprint:
         raise Conflict(f"id {doc['_id']!r} already exists with a different body",
                        {"id": [f"{doc['_id']!r} is taken by a different resource"]})
-    return existing(view(doc))
+
+
+def repeat_result(doc: dict, fingerprint: str) -> Result:
+    """check_repeat as an intake outcome: duplicate, or rejected as a Conflict."""
+    try:
+        check_repeat(doc, fingerprint)
+    except Conflict as exc:
+        return Result.reject(exc.detail, exc.errors)
+    return Result.duplicate()
 
 
 def outcomes(events, fresh_ids: set) -> list[Result]:

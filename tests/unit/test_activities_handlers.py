@@ -199,6 +199,47 @@ def test_intake_deed_twice_is_ok_then_duplicate_and_one_deed_is_stored(store, no
     assert notified.types("deed_recorded") == ["deed_recorded"]
 
 
+def test_a_batch_of_deed_intakes_is_one_write_with_the_outcomes_of_one_by_one(store, notified, monkeypatch):
+    earlier = intake_event("deed_recorded", deed(done_on=date(2018, 6, 11)))
+    assert outcomes(handlers.intake(store, [earlier], TODAY)) == ["ok"]
+    notified.calls.clear()
+    writes = []
+    insert = store.db.insert_many_with_events
+    monkeypatch.setattr(store.db, "insert_many_with_events", lambda *a: writes.append(a) or insert(*a))
+    batch = [
+        intake_event("deed_recorded", deed(done_on=date(2018, 6, 12))),          # 1 point left of the cap
+        earlier,                                                                 # stored before: duplicate
+        intake_event("deed_recorded", deed("nobody")),                           # unknown member: retried
+        intake_event("deed_recorded", deed(done_on=date(2018, 6, 13))),          # cap used up in this batch
+        intake_event("deed_recorded", deed(done_on=date(2018, 6, 13), category="visit")),
+        intake_event("deed_recorded", deed(done_on=date(2018, 6, 20))),          # next week: full points
+    ]
+    assert outcomes(handlers.intake(store, batch, TODAY)) == ["ok", "duplicate", "retry", "ok", "ok", "ok"]
+    points = {e.event_id: handlers.get_deed(store, e.event_id)["body"]["points"] for e in batch if e is not batch[2]}
+    assert [points[e.event_id] for e in (batch[0], batch[3], batch[4], batch[5])] == [1, 0, 1, 2]
+    assert len(writes) == 1 and notified.types("deed_recorded") == ["deed_recorded"] * 4
+    assert store.db["deeds"].count_documents({}) == 5
+
+
+def test_an_id_repeated_within_a_batch_is_a_duplicate_or_a_conflict(store):
+    first = intake_event("deed_recorded", deed(id="d-1"))
+    same = intake_event("deed_recorded", deed(id="d-1"))
+    other = intake_event("deed_recorded", deed(id="d-1", description="另一件事"))
+    results = handlers.intake(store, [first, same, other], TODAY)
+    assert outcomes(results) == ["ok", "duplicate", "reject"]
+    assert "already exists with a different body" in results[2].reason
+    assert store.db["deeds"].count_documents({}) == 1
+
+
+def test_a_deed_stored_meanwhile_by_another_instance_is_a_repeat(store, monkeypatch):
+    event = intake_event("deed_recorded", deed(id="d-race"))
+    handlers.intake(store, [event], TODAY)
+    monkeypatch.setattr(store, "deed_docs", lambda ids: {})                 # read before the other's write
+    assert outcomes(handlers.intake(store, [event], TODAY)) == ["duplicate"]
+    other = intake_event("deed_recorded", deed(id="d-race", category="visit"))
+    assert outcomes(handlers.intake(store, [other], TODAY)) == ["reject"]
+
+
 def test_record_deed_by_the_member_keeps_the_member_as_recorder(store):
     answer = handlers.record_deed(store, deed(category="visit"), TODAY, settle=no_wait)
     assert answer["status"] == 201
