@@ -102,6 +102,8 @@ def main(argv=None) -> int:
     timers.wrap(db, "insert_many_with_events", "producer: insert_many_with_events")
     timers.wrap(publisher, "publish", "relay: ConfirmPublisher.publish")
     timers.wrap(db, "mark_published", "relay: mark_published")
+    if hasattr(publisher, "connect"):
+        publisher.connect()  # as a running service's relay is: connected before "ready"
     relay_thread = eventlet.spawn(relay.run)
 
     base = 0

@@ -62,6 +62,10 @@ class ConfirmPublisher:
         self._settled_at = 0.0  # last confirm (or start of the publish): the timeout counts from it
 
     # -- connection ---------------------------------------------------------
+    def connect(self) -> None:
+        """Connect now (and declare the topology) rather than on the first publish."""
+        self._ensure()
+
     def _ensure(self):
         if self._channel is not None and self._conn is not None and self._conn.connected:
             return self._channel

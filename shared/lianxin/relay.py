@@ -64,6 +64,9 @@ class OutboxRelay:
         while self._running:
             sweep = time.monotonic() - last_sweep >= self.sweep_interval or not self._healthy
             try:
+                # Connected before the first write, which would otherwise wait
+                # for the connection and the topology's declaration.
+                self.publisher.connect()
                 if sweep:
                     last_sweep = time.monotonic()
                     self._hints.clear()  # the sweep sees them all
