@@ -22,7 +22,7 @@ import pymongo
 
 from lianxin import heap
 from lianxin.catalog import CATALOG, InvalidEvent
-from lianxin.envelope import BUSINESS_TZ, Event, decode, encode
+from lianxin.envelope import BUSINESS_TZ, Event, decode
 from lianxin.store import ServiceDb, insert_many_new, is_duplicate_key, scan
 
 from . import snapshots as snapshot_rules
@@ -101,7 +101,7 @@ class ReportingStore:
         # never queried inside, and a flat document costs the embedded store a
         # third of a nested one to insert (and to copy out on a rebuild).
         docs = [{"_id": e.event_id, "event_type": e.event_type, "org_unit_id": e.org_unit_id,
-                 "occurred_at": e.occurred_at, "stored_at": stored_at, "body": encode(e.envelope).decode("utf-8")}
+                 "occurred_at": e.occurred_at, "stored_at": stored_at, "body": e.json_text}
                 for e in events]
         fresh_ids = {d["_id"] for d in insert_many_new(self.db["events"], docs)}
         if fresh_ids:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
+from functools import cached_property
 from datetime import datetime, timezone, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -47,6 +48,9 @@ ENVELOPE = EnvelopeSchema()
 class Event:
     envelope: dict  # JSON form, exactly as published
     data: dict      # loaded by the catalog schema (dates as date objects)
+    # The JSON text as received, when it is exactly `envelope` (validation
+    # dropped or defaulted nothing): kept as it came instead of encoded again.
+    wire: str | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def event_id(self) -> str:
@@ -64,9 +68,15 @@ class Event:
     def source(self) -> str:
         return self.envelope["source"]
 
-    @property
+    @cached_property
     def occurred_at(self) -> datetime:
+        # Parsed once: a consumer asks for it several times per event.
         return parse_aware_datetime(self.envelope["occurred_at"])
+
+    @property
+    def json_text(self) -> str:
+        """The envelope as JSON text (as received, when that is exact)."""
+        return self.wire if self.wire is not None else encode(self.envelope).decode("utf-8")
 
 
 def new_event_id() -> str:

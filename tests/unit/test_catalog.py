@@ -69,6 +69,22 @@ def test_envelope_round_trips_from_json_bytes():
     assert event.event_id == envelope["event_id"]
 
 
+def test_an_exact_body_is_kept_as_received_and_anything_else_is_encoded_afresh():
+    envelope = unit_envelope()
+    spaced = json.dumps(envelope, ensure_ascii=True, indent=1)      # another producer's spelling
+    event = CATALOG.validate(spaced.encode("utf-8"))
+    assert event.wire == spaced and event.json_text == spaced
+    with_extra = CATALOG.validate(encode({**envelope, "trace": "x"}))  # an unknown envelope field is dropped
+    without_correlation = {k: v for k, v in envelope.items() if k != "correlation_id"}
+    defaulted = CATALOG.validate(encode(without_correlation))        # correlation_id defaulted to null
+    for event, expected in ((with_extra, envelope), (defaulted, envelope)):
+        assert event.wire is None
+        assert json.loads(event.json_text) == expected == event.envelope
+    assert CATALOG.validate(envelope).wire is None                   # given as a dict: no text to keep
+    utf16 = CATALOG.validate(json.dumps(envelope).encode("utf-16"))   # JSON, but not UTF-8 text
+    assert utf16.wire is None and json.loads(utf16.json_text) == envelope
+
+
 def test_new_event_serialises_dates_and_consumer_loads_them_back():
     data = {"member_id": "m1", "name": "李四", "gender": "female", "birth_date": date(1980, 1, 2),
             "org_unit_id": "wgz-c1", "stage": "probationary", "stage_since": date(2018, 3, 1),

@@ -121,7 +121,7 @@ class Catalog:
     # -- consuming ----------------------------------------------------------
     def validate(self, raw) -> Event:
         """A domain event as received -> Event, or InvalidEvent naming every bad field."""
-        envelope = self._envelope(raw)
+        envelope, wire = self._envelope(raw)
         key = (envelope["event_type"], envelope["schema_version"])
         schema = self._lenient.get(key)
         if schema is None:
@@ -129,24 +129,37 @@ class Catalog:
                 f"unknown event type {key[0]!r} version {key[1]}",
                 {"event_type": [f"not in the catalog: {key[0]} v{key[1]}"]},
             )
-        return Event(envelope, self._load(schema, envelope))
+        return Event(envelope, self._load(schema, envelope), wire)
 
     def validate_intake(self, raw) -> Event:
         """An intake envelope -> Event whose data is the loaded command."""
-        envelope = self._envelope(raw)
+        envelope, wire = self._envelope(raw)
         command = self._intake_schemas.get(envelope["event_type"])
         if command is None:
             raise InvalidEvent(
                 f"no service accepts intake of {envelope['event_type']!r}",
                 {"event_type": [f"not an intake command: {envelope['event_type']}"]},
             )
-        return Event(envelope, self._load(command, envelope))
+        return Event(envelope, self._load(command, envelope), wire)
 
-    def _envelope(self, raw) -> dict:
+    def _envelope(self, raw) -> tuple[dict, str | None]:
+        """The validated envelope, and the JSON text it came as if that text
+        is exactly the envelope (nothing dropped or defaulted by validation)."""
         try:
-            return LOAD_ENVELOPE(decode(raw))
+            decoded = decode(raw)
+            envelope = LOAD_ENVELOPE(decoded)
         except ValidationError as exc:
             raise InvalidEvent("the envelope is invalid", _flatten(exc.messages))
+        wire = None
+        if envelope == decoded:
+            if isinstance(raw, str):
+                wire = raw
+            elif isinstance(raw, (bytes, bytearray)):
+                try:
+                    wire = raw.decode("utf-8")
+                except UnicodeDecodeError:      # JSON in UTF-16/32: encoded afresh when needed
+                    pass
+        return envelope, wire
 
     def _load(self, schema: Schema, envelope: dict) -> dict:
         try:
