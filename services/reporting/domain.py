@@ -219,7 +219,7 @@ class ReportModel:
         """Apply events one by one; an event that breaks the projection raises,
         uncounted and with nothing half-applied, and those before it stay."""
         for event in events:
-            occurred = parse_aware_datetime(event.envelope["occurred_at"])
+            occurred = event.occurred_at
             self.membership.apply((event,))     # it takes membership's events and ignores the rest
             own = getattr(self, f"_on_{event.event_type}", None)
             if own is not None:
