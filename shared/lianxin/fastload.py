@@ -25,7 +25,7 @@ from datetime import date
 from typing import Any, Callable
 
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, missing, validate
-from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
+from marshmallow.decorators import POST_DUMP, POST_LOAD, PRE_DUMP, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 
 from .fields import AwareDateTimeString, parse_aware_datetime
 
@@ -286,3 +286,109 @@ def _element_plan(field: fields.Field) -> Loader | None:
         return plan(value)
 
     return load
+
+
+# -- dumping -----------------------------------------------------------------------
+# Producers build every envelope's data as dump(load(data)) (catalog.new_event),
+# and marshmallow's dump costs ~25 µs per schema. A loaded value is of the plain
+# kind for its field (a str, an int, a date...), so a compiled dumper writes
+# those directly and hands any other value to the field's own `_serialize`;
+# dumping never fails, so there is nothing to fall back from but a surprise.
+
+def compile_dumper(schema: Schema) -> Callable[[Any], Any]:
+    """`schema.dump`, faster for loaded data, identical in result."""
+    fast = _dump_plan(schema, schema.many)
+    if fast is None:
+        return schema.dump
+    slow = schema.dump
+
+    def dump(obj):
+        try:
+            return fast(obj)
+        except Exception:  # noqa: BLE001 - not a dict where one was due: marshmallow's own result
+            return slow(obj)
+
+    dump.compiled = True  # type: ignore[attr-defined]
+    return dump
+
+
+def _dump_plan(schema: Schema, many: bool) -> Callable | None:
+    hooks = schema._hooks
+    if hooks[PRE_DUMP] or hooks[POST_DUMP] or schema.opts.ordered:
+        return None
+    steps = []
+    for attr, field in schema.dump_fields.items():
+        key = field.attribute or attr
+        if "." in key or not field._CHECK_ATTRIBUTE:     # a dotted attribute is a path: marshmallow's
+            return None
+        serialize = _dump_field(field)
+        if serialize is None:
+            return None
+        # A key that is also a dict attribute ("items") is read by getattr when
+        # absent: marshmallow's own (odd) outcome then.
+        steps.append((key, field.data_key if field.data_key is not None else attr, field.dump_default, serialize,
+                      hasattr(dict, key)))
+
+    def dump_one(obj):
+        if type(obj) is not dict:
+            raise _Doubt
+        out = {}
+        for key, out_key, default, serialize, shadowed in steps:
+            value = obj.get(key, missing)
+            if value is missing:
+                if shadowed:
+                    raise _Doubt
+                value = default() if callable(default) else default
+                if value is missing:
+                    continue
+            out[out_key] = None if value is None else serialize(value)
+        return out
+
+    if many:
+        return lambda objs: [dump_one(o) for o in objs]
+    return dump_one
+
+
+def _dump_field(field: fields.Field) -> Callable | None:
+    """value (not None) -> dumped value, as field._serialize gives it."""
+    def other(value):
+        return field._serialize(value, None, None)
+
+    kind = type(field)
+    if kind is fields.String or kind is AwareDateTimeString:
+        return lambda value: value if type(value) is str else other(value)
+    if kind is fields.Integer and not field.as_string:
+        return lambda value: value if type(value) is int else other(value)
+    if kind is fields.Float and not field.as_string:
+        return lambda value: value if type(value) is float else other(value)
+    if kind is fields.Boolean:
+        return lambda value: value if value is True or value is False else other(value)
+    if kind is fields.Date and field.format in (None, "iso", "iso8601"):
+        return lambda value: value.isoformat() if type(value) is date else other(value)
+    if kind is fields.Dict:
+        if field.key_field is None and field.value_field is None:
+            return lambda value: dict(value) if type(value) is dict else other(value)
+        key = _dump_element(field.key_field) if field.key_field is not None else _same
+        item = _dump_element(field.value_field) if field.value_field is not None else _same
+        if key is None or item is None:
+            return None
+        return lambda value: ({key(k): item(v) for k, v in value.items()}
+                              if type(value) is dict else other(value))
+    if kind is fields.List:
+        inner = _dump_element(field.inner)
+        if inner is None:
+            return None
+        return lambda value: [inner(each) for each in value] if type(value) is list else other(value)
+    if kind is fields.Nested:
+        schema = field.schema
+        return _dump_plan(schema, bool(schema.many or field.many))
+    return None
+
+
+def _dump_element(field: fields.Field) -> Callable | None:
+    """A list item, dict key or dict value: None stays None, as every field dumps it."""
+    plan = _dump_field(field)
+    if plan is None:
+        return None
+    return lambda value: None if value is None else plan(value)
+

@@ -15,7 +15,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
 from ..envelope import ENVELOPE, Event, decode, new_event_id, now_business
 from ..errors import InvalidInput
-from ..fastload import compile_loader
+from ..fastload import compile_dumper, compile_loader
 
 LOAD_ENVELOPE = compile_loader(ENVELOPE)
 
@@ -49,15 +49,23 @@ class Catalog:
         self._strict: dict[tuple[str, int], Schema] = {}
         self._lenient: dict[tuple[str, int], Schema] = {}
         self._intake_schemas: dict[str, Schema] = {}
-        # schema -> its compiled load (lianxin.fastload), made on first use so
-        # that schemas nested by name are all registered by then.
+        # schema -> its compiled load and dump (lianxin.fastload), made on first
+        # use so that schemas nested by name are all registered by then.
         self._loaders: dict[int, object] = {}
+        self._dumpers: dict[int, object] = {}
+        self._latest: dict[str, int] = {}
 
     def _load_with(self, schema: Schema, data):
         loader = self._loaders.get(id(schema))
         if loader is None:
             loader = self._loaders[id(schema)] = compile_loader(schema)
         return loader(data)
+
+    def _dump_with(self, schema: Schema, data):
+        dumper = self._dumpers.get(id(schema))
+        if dumper is None:
+            dumper = self._dumpers[id(schema)] = compile_dumper(schema)
+        return dumper(data)
 
     # -- registration ---------------------------------------------------
     def event(self, name: str, *, owner: str, version: int = 1, description: str):
@@ -66,6 +74,7 @@ class Catalog:
             if key in self.events:
                 raise ValueError(f"event {name} v{version} registered twice")
             self.events[key] = EventType(name, version, owner, schema_cls, description.strip())
+            self._latest[name] = max(version, self._latest.get(name, 0))
             self._strict[key] = schema_cls(unknown=RAISE)
             self._lenient[key] = schema_cls(unknown=EXCLUDE)
             return schema_cls
@@ -82,10 +91,10 @@ class Catalog:
 
     # -- queries ----------------------------------------------------------
     def latest_version(self, name: str) -> int:
-        versions = [v for (n, v) in self.events if n == name]
-        if not versions:
+        version = self._latest.get(name)
+        if version is None:
             raise KeyError(f"unknown event type {name!r}")
-        return max(versions)
+        return version
 
     def event_types(self) -> list[str]:
         return sorted({n for (n, _) in self.events})
@@ -112,7 +121,7 @@ class Catalog:
             "source": source,
             "org_unit_id": org_unit_id,
             "correlation_id": correlation_id,
-            "data": schema.dump(loaded),
+            "data": self._dump_with(schema, loaded),
         }
         # Never emit what consumers would refuse (a naive time, a bad id).
         LOAD_ENVELOPE(envelope)
