@@ -24,7 +24,6 @@ from lianxin.catalog.activities import ACTIVITY_KINDS, DIRECTOR_ROLES, SECRETARY
 from lianxin.catalog.membership import ADMITTED_STAGES
 from lianxin.envelope import Event
 from lianxin.errors import NotFound
-from lianxin.fields import parse_aware_datetime
 from lianxin.membership_view import LinkFacts, MemberFacts, MembershipView, PartyOrg, Unit
 
 from .totals import DeedTotals
