@@ -122,6 +122,9 @@ class ReportingStore:
         """An event is in the read model: keep it in the history, in the order
         events occurred, and drop "as of" models it arrived too late for."""
         occurred = event.occurred_at
+        if event.wire is not None:
+            # The text as received was for storing it; the history keeps the parsed event only.
+            event = Event(event.envelope, event.data)
         entry = (occurred, event.event_id, event)
         history = self.history
         if not history or (occurred, event.event_id) >= history[-1][:2]:

@@ -59,3 +59,20 @@ def test_rebuild_from_the_event_store_equals_live_projection():
     assert year["members"]["total"] and year["household_links"] and year["deeds"]["total"]
     assert year["lecture_series"] and year["inspections"]["assessments"] and year["honours"]["collective"]
     assert year["cases"]["disputes_mediated"]
+
+
+def test_events_from_the_wire_are_stored_as_received_and_rebuilt_the_same():
+    from lianxin.catalog import CATALOG
+    from lianxin.envelope import encode
+
+    received = [CATALOG.validate(encode(e.envelope)) for e in history()]
+    assert all(e.wire is not None for e in received)
+    store = ReportingStore(ServiceDb(fresh_database(), ReportingStore.OUTBOX_COLLECTIONS))
+    for start in range(0, len(received), 50):
+        handlers.apply_events(store, received[start:start + 50])
+    stored = {doc["_id"]: doc["body"] for doc in store.db["events"].find()}
+    assert stored == {e.event_id: e.wire for e in received}            # the text itself, not re-encoded
+    assert all(event.wire is None for _, _, event in store.history)     # kept once, in the store
+    live = reports(store.model)
+    store.rebuild()
+    assert reports(store.model) == live
