@@ -7,6 +7,7 @@ of membership's events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, timedelta
 
 from lianxin.catalog.activities import DIRECTOR_ROLES, SECRETARY_ROLES  # noqa: F401 - re-exported for reports
@@ -249,6 +250,7 @@ class Deed:
     note: str | None = None
 
 
+@lru_cache(maxsize=4096)  # a few years of days: every deed asks, several times
 def iso_week(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"

@@ -192,11 +192,18 @@ def utc_now() -> datetime:
 
 
 def fingerprint(command: dict) -> str:
-    """A stable hash of a validated command, minus its id: same body, same print."""
-    from .catalog import jsonable
+    """A stable hash of a validated command, minus its id: same body, same print.
+    Dates and times are written as ISO strings wherever they are (stored
+    prints were made that way: the text must never change)."""
     body = {k: v for k, v in command.items() if k != "id"}
-    text = json.dumps(jsonable(body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_iso_text)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _iso_text(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def is_duplicate_key(exc: Exception) -> bool:

@@ -194,3 +194,18 @@ def test_id_fast_path_for_find_one_count_update_and_delete(filled):
 def test_id_operators_other_than_in_still_work(filled):
     assert ids(filled.find({"_id": {"$gte": "k8"}})) == ["k8", "k9"]
     assert ids(filled.find({"_id": {"$in": ["k1"], "$ne": "k1"}})) == []
+
+
+def test_a_commands_fingerprint_never_changes():
+    """Stored request hashes decide repeat vs conflict for ever: the same body
+    must give the same print in every version (this one was made by the
+    first implementation)."""
+    from datetime import date, datetime, timezone
+
+    command = {"id": "x", "member_id": "m1", "done_on": date(2018, 6, 1),
+               "speakers": [{"member_id": "a", "on": date(2018, 6, 2)}],
+               "at": datetime(2018, 6, 1, 9, 30, tzinfo=timezone.utc),
+               "nested": {"d": date(2018, 1, 1), "n": [1, 2]}, "text": "帮办", "none": None}
+    assert fingerprint(command) == "2d0d97332e9cb4199f0a7a536d733c12f0e341ab2d0e8bbf8b1546c1fec66831"
+    assert fingerprint({**command, "id": "another id"}) == fingerprint(command)
+    assert fingerprint({**command, "text": "帮扶"}) != fingerprint(command)
