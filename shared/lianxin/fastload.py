@@ -39,19 +39,23 @@ class _Doubt(Exception):
 
 def compile_loader(schema: Schema) -> Loader:
     """`schema.load`, faster for plain valid input, identical in every outcome."""
-    fast = _schema_plan(schema, schema.unknown, schema.many)
-    if fast is None:
-        return schema.load
-    slow = schema.load
+    return _with_fallback(_schema_plan(schema, schema.unknown, schema.many), schema.load)
 
-    def load(data):
+
+def _with_fallback(fast: Callable | None, slow: Callable) -> Callable:
+    """`fast`, and on any doubt (any exception) marshmallow's own `slow`, which
+    then gives the result or words the error; `slow` alone if nothing compiled."""
+    if fast is None:
+        return slow
+
+    def run(data):
         try:
             return fast(data)
-        except Exception:  # noqa: BLE001 - any doubt: marshmallow loads it (and words any error)
+        except Exception:  # noqa: BLE001 - any doubt: marshmallow decides
             return slow(data)
 
-    load.compiled = True  # type: ignore[attr-defined]
-    return load
+    run.compiled = True  # type: ignore[attr-defined]
+    return run
 
 
 def is_compiled(loader: Loader) -> bool:
@@ -297,19 +301,7 @@ def _element_plan(field: fields.Field) -> Loader | None:
 
 def compile_dumper(schema: Schema) -> Callable[[Any], Any]:
     """`schema.dump`, faster for loaded data, identical in result."""
-    fast = _dump_plan(schema, schema.many)
-    if fast is None:
-        return schema.dump
-    slow = schema.dump
-
-    def dump(obj):
-        try:
-            return fast(obj)
-        except Exception:  # noqa: BLE001 - not a dict where one was due: marshmallow's own result
-            return slow(obj)
-
-    dump.compiled = True  # type: ignore[attr-defined]
-    return dump
+    return _with_fallback(_dump_plan(schema, schema.many), schema.dump)
 
 
 def _dump_plan(schema: Schema, many: bool) -> Callable | None:
@@ -344,9 +336,7 @@ def _dump_plan(schema: Schema, many: bool) -> Callable | None:
             out[out_key] = None if value is None else serialize(value)
         return out
 
-    if many:
-        return lambda objs: [dump_one(o) for o in objs]
-    return dump_one
+    return _each(dump_one) if many else dump_one
 
 
 def _dump_field(field: fields.Field) -> Callable | None:
