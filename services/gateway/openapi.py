@@ -36,6 +36,10 @@ def build() -> dict:
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Grassroots Party-building platform: the public contract (API.md)."})
     spec.components.schema("Problem", PROBLEM)
+    # Every operation needs an API key (docs/security.md) unless it says `security: []`.
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                               "description": "an API key: Authorization: Bearer <token>"})
+    spec.options["security"] = [{"bearer": []}]
     for route in ROUTES:
         path, params = _openapi_path(route.path)
         operation: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
@@ -47,7 +51,13 @@ def build() -> dict:
         if route.body is not None:
             operation["requestBody"] = {"required": True,
                                         "content": {"application/json": {"schema": route.body}}}
-        for status, description in route.responses.items():
+        responses = dict(route.responses)
+        if route.tag == "dashboard":
+            operation["security"] = []         # static files; the data comes from the API, with a key
+        else:
+            responses.update({401: "no API key, or one unknown, revoked or expired",
+                              403: "the key's role or scope does not allow this"})
+        for status, description in responses.items():
             if status >= 400:
                 content = {"application/problem+json": {"schema": "Problem"}}
             else:
@@ -55,7 +65,7 @@ def build() -> dict:
             operation["responses"][str(status)] = {"description": description, "content": content}
         spec.path(path=path, operations={route.method.lower(): operation})
     for path, summary in (("/healthz", "The process is up"), ("/readyz", "Broker and stores reachable")):
-        spec.path(path=path, operations={"get": {"summary": summary, "tags": ["operations"],
+        spec.path(path=path, operations={"get": {"summary": summary, "tags": ["operations"], "security": [],
                                                  "responses": {"200": {"description": "ok"},
                                                                "503": {"description": "not ready"}}}})
     return spec.to_dict()

@@ -25,6 +25,8 @@ from services.inspections.schemas import (
 from services.reporting.reports import REPORTS
 from services.reporting.schemas import AsOfQuery, EventsQuery, PublishSnapshot, ReportQuery, SnapshotsQuery
 
+from .schemas import AuditQuery, IssueKey
+
 BASE = "/api/v1"
 
 
@@ -57,8 +59,8 @@ class MemberView(Schema):
     stage_since = fields.Date()
     admitted_on = fields.Date(allow_none=True)
     status = fields.String()
-    id_number = fields.String(allow_none=True, metadata={"description": "masked"})
-    phone = fields.String(allow_none=True, metadata={"description": "masked"})
+    id_number = fields.String(allow_none=True, metadata={"description": "masked unless the role sees personal data"})
+    phone = fields.String(allow_none=True, metadata={"description": "masked unless the role sees personal data"})
 
 
 CREATE = {201: "created", 200: "the same id posted again with the same body",
@@ -89,8 +91,8 @@ ROUTES = (
     Route("GET", f"{BASE}/party-orgs/<org_id>", "A Party organisation", "membership", responses=READ),
     # membership: members
     Route("POST", f"{BASE}/members", "Register a member", "membership", body=RegisterMember, responses=CREATE),
-    Route("GET", f"{BASE}/members/<member_id>", "A member (ID number and phone masked)", "membership",
-          responses=READ),
+    Route("GET", f"{BASE}/members/<member_id>", "A member (ID number and phone unmasked for admins and "
+          "secretaries, each such read audited; masked for every other role)", "membership", responses=READ),
     Route("POST", f"{BASE}/members/<member_id>/stage-changes", "Move a member to the next stage", "membership",
           body=StageChangeBody, responses=CHANGE),
     Route("POST", f"{BASE}/members/<member_id>/probation-extensions", "Extend probation once (6-12 months)",
@@ -236,6 +238,17 @@ ROUTES = (
           responses={200: "freshness"}),
     Route("GET", f"{BASE}/rejections", "Events rejected by any service, newest first", "operations",
           responses={200: "rejections"}),
+    # access: API keys and the audit log (admins; docs/security.md)
+    Route("POST", f"{BASE}/api-keys", "Issue an API key for a role and an org unit subtree; the token is "
+          "shown in this answer only", "access", body=IssueKey,
+          responses={201: "the key, with its token", 400: "invalid input", 413: "body too large"}),
+    Route("GET", f"{BASE}/api-keys", "The API keys (never their tokens or hashes)", "access",
+          responses={200: "the keys"}),
+    Route("DELETE", f"{BASE}/api-keys/<key_id>", "Revoke an API key (at once, for good)", "access",
+          responses={200: "the key, revoked", 404: "unknown key"}),
+    Route("GET", f"{BASE}/audit", "The audit log: every write and every unmasked read of personal data, "
+          "newest first (admins of the whole tree)", "access", query=AuditQuery,
+          responses={200: "entries", 400: "invalid query"}),
     # dashboard: a static page (HTML, ECharts shipped with it) that draws the reports above
     Route("GET", "/dashboard",
           "The dashboard page (text/html); ?org_unit_id=&from=&to=&community= open a given view", "dashboard",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from datetime import datetime, timedelta, timezone
 
 import amqp
 import eventlet
@@ -22,13 +23,16 @@ from werkzeug.wrappers import Response
 from lianxin import metrics
 from lianxin.commands import load
 from lianxin.config import from_nameko_config
-from lianxin.errors import LianxinError, TransientError
-from lianxin.nameko import MetricsEndpoint, http
+from lianxin.access import Forbidden
+from lianxin.errors import LianxinError, NotFound, TransientError
+from lianxin.nameko import MetricsEndpoint, StoreProvider, http
 from lianxin.replies import unwrap
 
-from . import openapi
+from . import guard, openapi, security
 from .http import internal_error_response, json_response, problem_response, read_json
 from .routes import BASE
+from .schemas import AuditQuery, IssueKey
+from .store import GatewayStore
 from services.activities.schemas import COMMANDS as ACTIVITIES, QUERIES as ACTIVITY_QUERIES
 from services.honours.schemas import COMMANDS as HONOURS, QUERIES as HONOUR_QUERIES
 from services.inspections.schemas import COMMANDS as INSPECTIONS
@@ -42,6 +46,10 @@ log = logging.getLogger("lianxin.gateway")
 
 class ServiceUnavailable(TransientError):
     title = "Service unavailable"
+
+
+# request.environ keys: what the guard read and narrowed, for the handler.
+BODY, QUERY, UNMASKED, PRINCIPAL = "lianxin.body", "lianxin.query", "lianxin.unmasked", "lianxin.principal"
 RPC_TIMEOUT = 10.0
 SUMMARY_QUERY = AsOfQuery()
 REPORT_QUERY = ReportQuery()
@@ -55,15 +63,36 @@ COMMANDS = {"membership": MEMBERSHIP, "activities": ACTIVITIES, "inspections": I
 
 
 def endpoint(route: str):
-    """problem+json for every refusal, a bare 500 for bugs, metrics for all."""
+    """Authentication, role and scope, problem+json for every refusal, a bare
+    500 for bugs, the audit log, and metrics for all.
+
+    The rule of the handler (guard.RULES, by its name) says who may call it and
+    where its org units are; a handler without a rule fails at import.
+    """
     def wrap(fn):
+        rule = guard.Rule(None) if fn.__name__ in guard.UNGUARDED else guard.RULES[fn.__name__]
+
         @functools.wraps(fn)
         def handler(self, request, *args, **kwargs):
             started = time.perf_counter()
+            principal = None
             try:
-                response = fn(self, request, *args, **kwargs)
+                if rule.family is None:
+                    response = fn(self, request, *args, **kwargs)
+                else:
+                    principal = self._authorize(request, rule, kwargs)
+                    response = fn(self, request, *args, **kwargs)
+                    if request.method != "GET" or request.environ.get(UNMASKED):
+                        self._audit_after(principal, request, route, response, kwargs)
             except LianxinError as exc:
                 response = problem_response(exc)
+                principal = request.environ.get(PRINCIPAL)      # known even if refused later
+                if exc.status in (401, 403):
+                    metrics.ACCESS_REFUSED.labels(exc.status).inc()
+                    if exc.status == 403 and principal is not None:
+                        self._audit(principal, "denied", request, route, 403, kwargs)
+                elif principal is not None and request.method != "GET":
+                    self._audit(principal, "write", request, route, exc.status, kwargs)
             except eventlet.Timeout:
                 response = problem_response(ServiceUnavailable("a service did not answer in time"))
             except (UnknownService, amqp.exceptions.ChannelError) as exc:
@@ -102,10 +131,70 @@ class GatewayService:
     reporting = RpcProxy("reporting")
     config = Config()
     metrics_endpoint = MetricsEndpoint()
+    store = StoreProvider(GatewayStore)      # API keys and the audit log
 
     @property
     def settings(self):
         return from_nameko_config(self.config)
+
+    # -- access ---------------------------------------------------------------------------
+    def _authorize(self, request, rule: guard.Rule, path: dict):
+        """The caller, checked for role and scope; the body and query as read for it."""
+        principal = security.authenticate(request.headers.get("Authorization"), self.store,
+                                          self.settings.admin_token)
+        request.environ[PRINCIPAL] = principal
+        write = request.method != "GET"
+        guard.require_role(principal, rule, write)      # before the body is even read
+        body = None
+        if write and request.method == "POST":
+            body = request.environ[BODY] = read_json(request, self.settings.max_body_bytes)
+        query = request.environ[QUERY] = request.args.to_dict()
+        guard.check(principal, rule, write, path, body, query, self._ask)
+        request.environ[UNMASKED] = guard.unmasked_for(principal, rule)
+        return principal
+
+    def _ask(self, service: str, method: str, *args):
+        if service == "gateway":
+            found = self.store.get_key(*args)
+            if found is None:
+                raise NotFound(f"API key {args[0]!r} does not exist")
+            return security.key_view(found)
+        return unwrap(call(getattr(getattr(self, service), method), *args))[1]
+
+    def _audit(self, principal, action: str, request, route: str, status: int, path: dict,
+               result_id: str | None = None) -> None:
+        entry = security.audit_entry(principal, action, request, route, status, path,
+                                     request.environ.get(BODY), result_id)
+        try:
+            self.store.append_audit(entry)
+            metrics.AUDIT_WRITES.labels(action).inc()
+        except Exception:  # noqa: BLE001 - a write that happened stays done; say so loudly
+            metrics.AUDIT_FAILURES.inc()
+            log.exception("audit entry not written: %s %s by %s", request.method, request.path, principal.key_id)
+            if action == "unmasked_read":
+                raise ServiceUnavailable("personal data is shown only when the read can be audited; "
+                                         "the audit log is unavailable")
+
+    def _audit_after(self, principal, request, route: str, response, path: dict) -> None:
+        if request.method == "GET":
+            if response.status_code == 200:
+                self._audit(principal, "unmasked_read", request, route, 200, path)
+            return
+        result_id = None
+        if response.status_code in (200, 201) and response.mimetype == "application/json":
+            import json
+            try:
+                found = json.loads(response.get_data())
+                result_id = found.get("id") if isinstance(found, dict) else None
+            except ValueError:
+                pass
+        self._audit(principal, "write", request, route, response.status_code, path, result_id)
+
+    @staticmethod
+    def _args(request) -> dict:
+        """The query as the guard narrowed it (a unit filled in for a scoped key)."""
+        found = request.environ.get(QUERY)
+        return dict(found) if found is not None else request.args.to_dict()
 
     # -- operations -------------------------------------------------------------------
     @http("GET", "/healthz")
@@ -115,34 +204,83 @@ class GatewayService:
     @http("GET", "/readyz")
     @endpoint("/readyz")
     def readyz(self, request):
-        checks = {"broker": _broker_reachable(self.settings.amqp_uri)}
+        checks = {"broker": _broker_reachable(self.settings.amqp_uri), "gateway": {"store": self.store.ping()}}
         for name in BACKENDS:
             try:
                 with eventlet.Timeout(3):
                     checks[name] = getattr(self, name).health()
             except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - reported, not raised
                 checks[name] = {"error": type(exc).__name__}
-        ready = checks["broker"] and all(isinstance(checks[n], dict) and checks[n].get("store")
+        ready = checks["broker"] and checks["gateway"]["store"] and all(isinstance(checks[n], dict) and checks[n].get("store")
                                          for n in BACKENDS)
         return json_response({"ready": ready, "checks": checks}, 200 if ready else 503)
 
     @http("GET", "/metrics")
+    @endpoint("/metrics")
     def metrics(self, request):
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
     @http("GET", f"{BASE}/openapi.json")
+    @endpoint(f"{BASE}/openapi.json")
     def openapi(self, request):
         return json_response(OPENAPI)
+
+    # -- API keys and the audit log (admins) ---------------------------------------------
+    @http("POST", f"{BASE}/api-keys")
+    @endpoint(f"{BASE}/api-keys")
+    def issue_key(self, request):
+        body = load(IssueKey(), request.environ[BODY])
+        expires = body["expires_on"]
+        doc, token = self.store.issue_key(
+            body["name"], body["role"], body["scope_unit_id"], request.environ[PRINCIPAL].as_record(),
+            datetime.combine(expires, datetime.min.time(), timezone.utc) if expires else None)
+        log.info("API key %s issued: role %s, scope %s, by %s", doc["_id"], doc["role"], doc["scope"],
+                 request.environ[PRINCIPAL].key_id)
+        return json_response(security.key_view(doc, token), 201)
+
+    @http("GET", f"{BASE}/api-keys")
+    @endpoint(f"{BASE}/api-keys")
+    def list_keys(self, request):
+        principal = request.environ[PRINCIPAL]
+        keys = self.store.list_keys()
+        if not principal.everywhere:      # a street's admin sees the keys of its street
+            paths = self._ask("membership", "scope_facts", sorted({k["scope"] for k in keys if k["scope"]}), [], [])
+            keys = [k for k in keys if k["scope"] and principal.covers(paths["units"].get(k["scope"]))]
+        return json_response({"keys": [security.key_view(k) for k in keys]})
+
+    @http("DELETE", f"{BASE}/api-keys/<key_id>")
+    @endpoint(f"{BASE}/api-keys/{{id}}")
+    def revoke_key(self, request, key_id):
+        found = self.store.revoke_key(key_id)
+        if found is None:
+            raise NotFound(f"API key {key_id!r} does not exist")
+        log.info("API key %s revoked by %s", key_id, request.environ[PRINCIPAL].key_id)
+        return json_response(security.key_view(found))
+
+    @http("GET", f"{BASE}/audit")
+    @endpoint(f"{BASE}/audit")
+    def audit_log(self, request):
+        if not request.environ[PRINCIPAL].everywhere:
+            raise Forbidden("the audit log is read by admins of the whole tree")
+        query = load(AuditQuery(), self._args(request))
+        until = datetime.combine(query["to"] + timedelta(days=1), datetime.min.time(), timezone.utc) \
+            if query["to"] else None
+        since = datetime.combine(query["from_"], datetime.min.time(), timezone.utc) if query["from_"] else None
+        entries = self.store.audit_entries(since, until, query["key_id"], query["action"], query["limit"])
+        return json_response({"entries": [security.audit_view(e) for e in entries], "count": len(entries),
+                              "retention_days": self.store.retention_days})
 
     # -- membership -------------------------------------------------------------------
     def _command(self, request, command: str, *path_args, service: str = "membership") -> Response:
         """Validate the body at the edge (400 naming every field), then forward it."""
-        body = read_json(request, self.settings.max_body_bytes)
+        body = request.environ.get(BODY)
+        if body is None:
+            body = read_json(request, self.settings.max_body_bytes)
         load(COMMANDS[service][command], body)
         return forward(getattr(getattr(self, service), command), *path_args, body)
 
     def _query(self, request, service: str, method: str, query_schema, *path_args) -> Response:
-        query = request.args.to_dict()
+        query = self._args(request)
         load(query_schema, query)
         return forward(getattr(getattr(self, service), method), *path_args, query)
 
@@ -199,7 +337,7 @@ class GatewayService:
     @http("GET", f"{BASE}/members/<member_id>")
     @endpoint(f"{BASE}/members/{{id}}")
     def get_member(self, request, member_id):
-        return forward(self.membership.get_member, member_id)
+        return forward(self.membership.get_member, member_id, bool(request.environ.get(UNMASKED)))
 
     @http("POST", f"{BASE}/members/<member_id>/stage-changes")
     @endpoint(f"{BASE}/members/{{id}}/stage-changes")
@@ -481,7 +619,7 @@ class GatewayService:
 
     def _summary(self, request) -> dict:
         """The summary, for the renderings of it (the same figures, other forms)."""
-        query = request.args.to_dict()
+        query = self._args(request)
         load(SUMMARY_QUERY, query)
         return unwrap(call(self.reporting.summary, query))[1]
 
@@ -505,14 +643,14 @@ class GatewayService:
                         headers={"Content-Disposition": _attachment(body, "xlsx", report)})
 
     def _report(self, request, report: str) -> dict:
-        query = request.args.to_dict()
+        query = self._args(request)
         load(REPORT_QUERY, query)
         return unwrap(call(self.reporting.report, report, query))[1]
 
     @http("GET", f"{BASE}/events")
     @endpoint(f"{BASE}/events")
     def stored_events(self, request):
-        query = request.args.to_dict()
+        query = self._args(request)
         if len(request.args.getlist("event_type")) > 1:       # ?event_type=a&event_type=b
             query["event_type"] = ",".join(request.args.getlist("event_type"))
         load(EVENTS_QUERY, query)

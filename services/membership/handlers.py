@@ -84,6 +84,26 @@ def get_org_unit(store: MembershipStore, unit_id: str) -> dict:
     return existing(org_unit_view(_unit(store, unit_id), store.org_unit_history(unit_id)))
 
 
+def scope_facts(store: MembershipStore, unit_ids: list, member_ids: list, link_ids: list) -> dict:
+    """The path (ancestors, then itself) of each unit, of each member's unit and of
+    each household link's member's unit; None for what does not exist."""
+    def path(unit_id):
+        unit = store.get_org_unit(unit_id) if isinstance(unit_id, str) else None
+        return list(unit.path) if unit is not None else None
+
+    def member_path(member_id):
+        member = store.get_member(member_id) if isinstance(member_id, str) else None
+        return path(member.org_unit_id) if member is not None else None
+
+    def link_path(link_id):
+        household = store.household_by_link(link_id) if isinstance(link_id, str) else None
+        link = household.link(link_id) if household is not None else None
+        return member_path(link.member_id) if link is not None else None
+
+    return existing({"units": {u: path(u) for u in unit_ids}, "members": {m: member_path(m) for m in member_ids},
+                     "links": {k: link_path(k) for k in link_ids}})
+
+
 def org_unit_children(store: MembershipStore, unit_id: str) -> dict:
     _unit(store, unit_id)
     return existing([org_unit_view(u) for u in store.children(unit_id)])

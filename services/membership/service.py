@@ -46,6 +46,11 @@ class MembershipService(OperationsRpc):
         return reply(lambda: handlers.get_org_unit(self.store, unit_id))
 
     @rpc
+    def scope_facts(self, unit_ids: list, member_ids: list, link_ids: list) -> dict:
+        """Where units, members and household links sit in the tree (the gateway's scope checks)."""
+        return reply(lambda: handlers.scope_facts(self.store, unit_ids, member_ids, link_ids))
+
+    @rpc
     def org_unit_children(self, unit_id: str) -> dict:
         return reply(lambda: handlers.org_unit_children(self.store, unit_id))
 

@@ -27,6 +27,9 @@ SERVICES = {"membership": MembershipService, "activities": ActivitiesService, "i
             "gateway": GatewayService}
 
 
+ADMIN_TOKEN = "lianxin-test-admin-token"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,6 +58,8 @@ class System:
             "serializer": "json",
             "max_workers": 10,
             "METRICS_PORT": 0,
+            # The bootstrap admin key (API.md): what system.http sends unless told otherwise.
+            "LIANXIN_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         self.containers: dict[str, ServiceContainer] = {}
         self._publisher: ConfirmPublisher | None = None
@@ -94,8 +99,12 @@ class System:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def http(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, f"{self.url}{path}", timeout=15, **kwargs)
+    def http(self, method: str, path: str, token: str | None = ADMIN_TOKEN, **kwargs) -> requests.Response:
+        """A request as the bootstrap admin, or as the holder of `token` (None: no Authorization)."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return requests.request(method, f"{self.url}{path}", timeout=15, headers=headers, **kwargs)
 
     def post(self, path: str, body) -> requests.Response:
         return self.http("POST", f"/api/v1{path}", json=body)

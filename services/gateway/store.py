@@ -1,0 +1,122 @@
+"""The gateway's own data: API keys (hashes only) and the audit log.
+
+The audit log lives in its own database (`<prefix>_audit`). Its API here
+only appends and reads: nothing in Lianxin updates or deletes an entry. In
+the compose deployment the gateway's MongoDB user holds a role on that
+database with find/insert (and index upkeep) but no update or remove, so
+not even a bug or a compromised gateway can rewrite it. Entries expire by a
+TTL index (the retention period), which MongoDB itself enforces.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import pymongo
+from bson import ObjectId
+from pymongo.errors import OperationFailure
+
+from lianxin import access
+
+log = logging.getLogger("lianxin.gateway.store")
+
+DEFAULT_RETENTION_DAYS = 180     # 等保 2.0: audit records kept at least six months
+
+
+class GatewayStore:
+    INDEXES = {"api_keys": [([("created_at", pymongo.ASCENDING)], {"name": "by_created_at"})]}
+
+    def __init__(self, db, audit_db, retention_days: int = DEFAULT_RETENTION_DAYS):
+        self.keys = db["api_keys"]
+        self.audit = audit_db["entries"]
+        self.retention_days = retention_days
+        self._ensure_retention()
+        self.audit.create_index([("who.key_id", pymongo.ASCENDING), ("at", pymongo.DESCENDING)], name="by_key")
+
+    @classmethod
+    def from_config(cls, db, config: dict) -> "GatewayStore":
+        prefix = config.get("DB_PREFIX") or "lianxin"
+        days = int(config.get("AUDIT_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+        return cls(db, db.db.client[f"{prefix}_audit"], days)
+
+    def _ensure_retention(self) -> None:
+        seconds = self.retention_days * 86400
+        try:
+            self.audit.create_index("at", name="retention", expireAfterSeconds=seconds)
+        except OperationFailure:
+            # The period changed since the index was made: change it in place
+            # (the embedded store has no collMod; there the index is rebuilt).
+            from lianxin.store import is_embedded_client
+            if is_embedded_client(self.audit.database.client):
+                self.audit.drop_index("retention")
+                self.audit.create_index("at", name="retention", expireAfterSeconds=seconds)
+            else:
+                self.audit.database.command({"collMod": self.audit.name,
+                                             "index": {"name": "retention", "expireAfterSeconds": seconds}})
+
+    # -- API keys ------------------------------------------------------------------------
+    def issue_key(self, name: str, role: str, scope: str | None, created_by: dict,
+                  expires_at: datetime | None = None) -> tuple[dict, str]:
+        """(the stored key, its token): the token exists only in this answer."""
+        key_id, token = access.new_token()
+        doc = {"_id": key_id, "name": name, "role": role, "scope": scope,
+               "secret_hash": access.secret_hash(access.parse_token(token)[1]),
+               "created_at": _now(), "created_by": created_by, "expires_at": expires_at, "revoked_at": None}
+        self.keys.insert_one(doc)
+        return doc, token
+
+    def principal_for(self, token: str) -> access.Principal | None:
+        """The key behind a token, if it is known, not revoked, not expired."""
+        parsed = access.parse_token(token)
+        if parsed is None:
+            return None
+        doc = self.keys.find_one({"_id": parsed[0]})
+        if doc is None or doc.get("revoked_at") is not None or not access.same_secret(parsed[1], doc["secret_hash"]):
+            return None
+        if doc.get("expires_at") is not None and _aware(doc["expires_at"]) <= _now():
+            return None
+        return access.Principal(key_id=doc["_id"], name=doc["name"], role=doc["role"], scope=doc.get("scope"))
+
+    def get_key(self, key_id: str) -> dict | None:
+        return self.keys.find_one({"_id": key_id})
+
+    def list_keys(self) -> list[dict]:
+        return list(self.keys.find({}, sort=[("created_at", pymongo.ASCENDING)]))
+
+    def revoke_key(self, key_id: str) -> dict | None:
+        """The key, revoked now (or when it first was); None if unknown."""
+        self.keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": _now()}})
+        return self.get_key(key_id)
+
+    # -- audit log: append and read, nothing else ------------------------------------------
+    def append_audit(self, entry: dict) -> None:
+        # ObjectIds grow within a process: they order entries of the same millisecond.
+        self.audit.insert_one({"_id": ObjectId(), "at": _now(), **entry})
+
+    def audit_entries(self, since: datetime | None = None, until: datetime | None = None,
+                      key_id: str | None = None, action: str | None = None, limit: int = 100) -> list[dict]:
+        query: dict = {}
+        if since or until:
+            query["at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
+        if key_id:
+            query["who.key_id"] = key_id
+        if action:
+            query["action"] = action
+        return list(self.audit.find(query, sort=[("at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)],
+                                   limit=limit))
+
+    def ping(self) -> bool:
+        try:
+            self.keys.database.client.admin.command("ping")
+            return True
+        except Exception:  # noqa: BLE001 - readiness only reports
+            return False
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    # MongoDB hands back naive UTC datetimes unless the client is tz-aware.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
