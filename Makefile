@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint unit integration e2e faults bench docs broker chromium demo-2018 clean
+.PHONY: run test lint unit integration e2e faults bench docs broker chromium demo-2018 keys clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "== setting up $(VENV) (first run takes a minute)"
@@ -52,6 +52,11 @@ demo-2018: $(STAMP)
 BENCH_ARGS ?= --seconds 60 --count 400000 --scale 1000000
 bench: $(STAMP) broker
 	@$(BIN)/python -m bench $(BENCH_ARGS)
+
+## make keys ARGS="issue --name N --role secretary --scope UNIT" | "list" | "revoke ID" | "audit ...":
+## API keys and the audit log of a running gateway, as LIANXIN_TOKEN or LIANXIN_ADMIN_TOKEN
+keys: $(STAMP)
+	@$(BIN)/python -m scripts.keys $(ARGS)
 
 ## make docs: regenerate docs/events.md and deploy/rabbitmq/definitions.json
 docs: $(STAMP)

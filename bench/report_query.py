@@ -35,6 +35,8 @@ from pathlib import Path
 import amqp
 import requests
 
+from lianxin.config import auth_headers
+
 from bench.raw_broker import BenchError, _connect
 from bench.stats import percentile
 
@@ -145,6 +147,7 @@ def raw_rpc(amqp_uri: str, count: int, reply_size: int, progress=print) -> dict:
 def time_queries(base: str, count: int, progress=print, clients: int = 4) -> dict:
     out: dict[str, dict] = {}
     with requests.Session() as session:
+        session.headers.update(auth_headers())
         for name, path, params in QUERIES:
             url = f"{base}/api/v1{path}"
             first = session.get(url, params=params, timeout=60)
@@ -176,6 +179,7 @@ def time_queries(base: str, count: int, progress=print, clients: int = 4) -> dic
     def client() -> None:
         try:
             with requests.Session() as session:
+                session.headers.update(auth_headers())
                 for _ in range(per_client):
                     started = time.perf_counter()
                     session.get(url, params=params, timeout=60).raise_for_status()
@@ -235,9 +239,9 @@ def measure(amqp_uri: str, count: int = 200, progress=print, base: str | None = 
             loaded = demo2018.seed(base, amqp_uri, progress=lambda line: progress(f"  {line}"))
             result["load"] = {"seconds": round(time.monotonic() - started, 1), "figures": loaded["summary"],
                               "differs_from_article": loaded["differs"]}
-        fresh = requests.get(f"{base}/api/v1/reports/freshness", timeout=30).json()
+        fresh = requests.get(f"{base}/api/v1/reports/freshness", timeout=30, headers=auth_headers()).json()
         result["events_applied"] = fresh.get("events_applied")
-        summary = requests.get(f"{base}/api/v1/reports/summary", params={"org_unit_id": STREET, **YEAR}, timeout=60)
+        summary = requests.get(f"{base}/api/v1/reports/summary", headers=auth_headers(), params={"org_unit_id": STREET, **YEAR}, timeout=60)
         progress(f"timing reports over {fresh.get('events_applied'):,} events, {count} requests each")
         result["queries"] = time_queries(base, count, progress)
         result["raw_rpc"] = raw_rpc(amqp_uri, count, len(summary.content), progress)

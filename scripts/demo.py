@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import requests
 
+from lianxin.config import auth_headers
 from lianxin.personal_data import id_number_check_digit
 
 STREET = "wgz"
@@ -32,7 +33,7 @@ class DemoError(RuntimeError):
 
 
 def post(base: str, path: str, body: dict) -> dict:
-    response = requests.post(f"{base}/api/v1{path}", json=body, timeout=30)
+    response = requests.post(f"{base}/api/v1{path}", json=body, timeout=30, headers=auth_headers())
     if response.status_code not in (200, 201):
         raise DemoError(f"POST {path} -> {response.status_code}: {response.text[:300]}")
     return response.json()
@@ -341,7 +342,7 @@ def _history(base: str, members: list[dict]) -> tuple[list[str], list[str]]:
 
 def _once(base: str, path: str, body: dict) -> None:
     """A change that a second run finds already made (409) is fine: seeding is idempotent."""
-    response = requests.post(f"{base}/api/v1{path}", json=body, timeout=30)
+    response = requests.post(f"{base}/api/v1{path}", json=body, timeout=30, headers=auth_headers())
     if response.status_code not in (200, 201, 409):
         raise DemoError(f"POST {path} -> {response.status_code}: {response.text[:300]}")
 

@@ -41,6 +41,7 @@ from unittest import mock
 
 import requests
 
+from lianxin.config import auth_headers
 from scripts import demo
 
 STREET = demo.STREET
@@ -182,7 +183,7 @@ def record_demo() -> DemoState:
         def json():
             return {}
 
-    def fake_post(url, json=None, timeout=None):
+    def fake_post(url, json=None, timeout=None, headers=None):
         calls.append((url.split("/api/v1", 1)[1], json))
         return _Answer()
 
@@ -924,7 +925,7 @@ class Loader:
             self._publisher.close()
 
     def freshness(self) -> dict:
-        return requests.get(f"{self.base}/api/v1/reports/freshness", timeout=30).json()
+        return requests.get(f"{self.base}/api/v1/reports/freshness", timeout=30, headers=auth_headers()).json()
 
     def settle(self, what: str, quiet_for: float = 5.0, timeout: float = 1800.0) -> None:
         """Until every consumer queue is empty and reporting has applied nothing
@@ -952,7 +953,7 @@ class Loader:
         raise SeedError(f"{what}: the system did not settle within {timeout:.0f}s")
 
     def summary(self, start: str = "2018-01-01", end: str = "2018-12-31", unit: str = STREET) -> dict:
-        response = requests.get(f"{self.base}/api/v1/reports/summary",
+        response = requests.get(f"{self.base}/api/v1/reports/summary", headers=auth_headers(),
                                 params={"org_unit_id": unit, "from": start, "to": end}, timeout=30)
         return response.json() if response.status_code == 200 else {}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 import requests
+
+from lianxin.config import auth_headers
 
 from scripts import demo
 
@@ -83,6 +86,9 @@ def _on_term(*_):
 
 def main() -> None:
     LOG_DIR.mkdir(exist_ok=True)
+    # A fresh development install: a bootstrap admin token for this run, unless one is set.
+    if not os.environ.get("LIANXIN_ADMIN_TOKEN"):
+        os.environ["LIANXIN_ADMIN_TOKEN"] = f"dev-{secrets.token_urlsafe(24)}"
     port = int(os.environ.get("GATEWAY_PORT") or 8000)
     base = f"http://127.0.0.1:{port}"
     store = os.environ.get("MONGO_URI") or "the embedded in-memory store (data ends when this stops)"
@@ -96,9 +102,19 @@ def main() -> None:
         print(f"== demo seeded: {counts}")
         summary = wait_for_summary(base, counts["members"])
         print(json.dumps({k: summary[k] for k in ("org_unit_id", "from", "to", "members")}, ensure_ascii=False))
+        keys = demo_keys(base)
         print(f"\nLianxin is running at {base}")
         print(f"  summary:  {base}/api/v1/reports/summary?org_unit_id={demo.STREET}&from=2018-01-01&to=2018-12-31")
         print(f"  API docs: {base}/api/v1/openapi.json")
+        print(f"  dashboard: {base}/dashboard#token={keys['inspector']}")
+        print("             (the key in the address is the inspector's: it reads everything, masked;"
+              " a viewer's key draws the reports but not the household chart)")
+        print("API keys of this run (send 'Authorization: Bearer <token>'; docs/security.md):")
+        print(f"  admin (bootstrap, LIANXIN_ADMIN_TOKEN): {os.environ['LIANXIN_ADMIN_TOKEN']}")
+        for role, token in keys.items():
+            print(f"  {role:<40} {token}")
+        print(f"  e.g. curl -H 'Authorization: Bearer {os.environ['LIANXIN_ADMIN_TOKEN']}' "
+              f"'{base}/api/v1/reports/summary?org_unit_id={demo.STREET}'")
         print("  metrics:  " + ", ".join(f"http://127.0.0.1:{port}/metrics ({name})"
                                          for name, (_, port) in SERVICES.items()))
         print("Ctrl-C stops it.")
@@ -112,6 +128,22 @@ def main() -> None:
         print("\n== stopping")
     finally:
         stop(procs)
+
+
+DEMO_KEYS = (("viewer", "viewer", None, "区委组织部 (reports, masked)"),
+             ("secretary of wgz-z1-c1", "secretary", "wgz-z1-c1", "community secretary (one community)"),
+             ("inspector", "inspector", demo.STREET, "巡诊组 (inspections)"))
+
+
+def demo_keys(base: str) -> dict:
+    """Keys for trying the roles out: a viewer, a community secretary, an inspector."""
+    keys = {}
+    for label, role, scope, name in DEMO_KEYS:
+        body = {"name": f"demo: {name}", "role": role, **({"scope_unit_id": scope} if scope else {})}
+        response = requests.post(f"{base}/api/v1/api-keys", json=body, headers=auth_headers(), timeout=10)
+        response.raise_for_status()
+        keys[label] = response.json()["token"]
+    return keys
 
 
 def wait_for(check, timeout: float = 60, interval: float = 0.5):
@@ -130,7 +162,7 @@ def wait_for_summary(base: str, members: int, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     summary = {}
     while time.monotonic() < deadline:
-        response = requests.get(f"{base}/api/v1/reports/summary",
+        response = requests.get(f"{base}/api/v1/reports/summary", headers=auth_headers(),
                                 params={"org_unit_id": demo.STREET, "from": "1900-01-01", "to": "2100-12-31"},
                                 timeout=5)
         if response.status_code == 200:

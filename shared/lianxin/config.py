@@ -47,3 +47,16 @@ def from_nameko_config(config: dict) -> Settings:
         max_body_bytes=int(config.get("MAX_BODY_BYTES") or 1_048_576),
         extra=dict(config),
     )
+
+
+def api_token(env=None) -> str | None:
+    """The API key a script or client sends: LIANXIN_TOKEN (any key), else the
+    bootstrap admin token LIANXIN_ADMIN_TOKEN (a fresh install's only key)."""
+    env = os.environ if env is None else env
+    return env.get("LIANXIN_TOKEN") or env.get("LIANXIN_ADMIN_TOKEN") or None
+
+
+def auth_headers(env=None) -> dict:
+    """`Authorization: Bearer <token>` for api_token(), or nothing when none is set."""
+    token = api_token(env)
+    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -14,6 +14,8 @@ import time
 import pytest
 import requests
 
+from lianxin.config import auth_headers
+
 from scripts import demo2018
 from tests.support.processes import deployed
 
@@ -44,7 +46,7 @@ def loaded(tmp_path_factory):
 
 
 def _get(base: str, path: str, **params) -> requests.Response:
-    return requests.get(f"{base}/api/v1{path}", params=params, timeout=60)
+    return requests.get(f"{base}/api/v1{path}", params=params, timeout=60, headers=auth_headers())
 
 
 def _summary(base: str, **params) -> dict:
@@ -55,7 +57,7 @@ def _summary(base: str, **params) -> dict:
 
 def _narrative(base: str) -> str:
     response = requests.get(f"{base}/api/v1/reports/narrative", params={**STREET, **YEAR},
-                            headers={"Accept": "text/plain"}, timeout=60)
+                            headers={"Accept": "text/plain", **auth_headers()}, timeout=60)
     assert response.status_code == 200, response.text
     return response.text
 

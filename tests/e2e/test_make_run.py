@@ -4,6 +4,7 @@ deployed), the Wanggezhuang demo seeded over HTTP, the summary counting it."""
 import pytest
 import requests
 
+from lianxin.config import auth_headers
 from scripts import demo, run
 from tests.support.processes import deployed
 
@@ -67,12 +68,12 @@ def test_the_demo_is_served_by_separate_service_processes(running):
     assert demo.seed(running, progress=lambda line: None, amqp_uri=amqp_uri) == counts
     assert run.wait_for_summary(running, counts["members"])["members"]["total"] == counts["members"]
 
-    chart = requests.get(f"{running}/api/v1/org-units/wgz-z1-c1/household-links", timeout=10).json()
+    chart = requests.get(f"{running}/api/v1/org-units/wgz-z1-c1/household-links", timeout=10, headers=auth_headers()).json()
     assert chart["totals"]["linked_households"] > 0
-    member = requests.get(f"{running}/api/v1/members/wgz-z1-c1-m001", timeout=10).json()
+    member = requests.get(f"{running}/api/v1/members/wgz-z1-c1-m001", timeout=10, headers=auth_headers()).json()
     assert "*" in member["id_number"] and "*" in member["phone"]
 
 
 def _summary(base: str, unit: str, start: str = "1900-01-01", end: str = "2100-12-31") -> dict:
-    return requests.get(f"{base}/api/v1/reports/summary",
+    return requests.get(f"{base}/api/v1/reports/summary", headers=auth_headers(),
                         params={"org_unit_id": unit, "from": start, "to": end}, timeout=10).json()

@@ -200,3 +200,27 @@ def test_a_key_for_a_scope_can_only_be_issued_inside_the_issuers_scope(street):
     bad = street.post("/api-keys", {"name": "x", "role": "secretary"})
     assert bad.status_code == 400 and "scope_unit_id" in bad.json()["errors"]
     assert "role" in street.post("/api-keys", {"name": "x", "role": "root"}).json()["errors"]
+
+
+def test_the_keys_command_issues_lists_revokes_and_reads_the_audit_log(street, monkeypatch, capsys):
+    from scripts import keys
+    from tests.support.system import ADMIN_TOKEN
+
+    monkeypatch.setenv("LIANXIN_TOKEN", ADMIN_TOKEN)
+    base = ["--base", street.url]
+    assert keys.main(base + ["issue", "--name", "港东社区书记", "--role", "secretary", "--scope", "cb"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert street.http("GET", "/api/v1/members/m-cb", token=token).status_code == 200
+    key_id = token.split("_")[1]
+    assert keys.main(base + ["list"]) == 0
+    assert key_id in capsys.readouterr().out
+    assert keys.main(base + ["revoke", key_id]) == 0
+    assert street.http("GET", "/api/v1/members/m-cb", token=token).status_code == 401
+    assert keys.main(base + ["audit", "--key-id", key_id, "--action", "unmasked_read"]) == 0
+    assert "/api/v1/members/m-cb" in capsys.readouterr().out
+    # refused with the reason, and a non-zero exit
+    assert keys.main(base + ["issue", "--name", "x", "--role", "secretary"]) == 1
+    assert "scope_unit_id" in capsys.readouterr().err
+    monkeypatch.setenv("LIANXIN_TOKEN", street.keys["viewer"])
+    assert keys.main(base + ["list"]) == 1
+    assert "403" in capsys.readouterr().err

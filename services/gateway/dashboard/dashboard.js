@@ -15,6 +15,22 @@
   "use strict";
 
   var API = "/api/v1";
+
+  // The API needs a key (docs/security.md). It is given once in the address as
+  // #token=<key> (a fragment never reaches a server or its logs), then kept for
+  // this tab only and taken out of the address bar.
+  var TOKEN = (function () {
+    var found = /(?:^#|&)token=([^&]+)/.exec(location.hash || "");
+    try {
+      if (found) {
+        sessionStorage.setItem("lianxin.token", decodeURIComponent(found[1]));
+        history.replaceState(null, "", location.pathname + location.search);
+      }
+      return sessionStorage.getItem("lianxin.token");
+    } catch (e) {
+      return found ? decodeURIComponent(found[1]) : null;   // storage off: this page view only
+    }
+  })();
   var LEVELS = { district: "区", street: "街道", zone: "管区", community: "社区", grid: "网格" };
   var STOP_AT = { community: true, grid: true };   // the pickers go down to communities
   var PALETTE = ["#c23531", "#2f4554", "#61a0a8", "#d48265", "#91c7ae", "#749f83", "#ca8622", "#bda29a",
@@ -66,12 +82,15 @@
 
   function getJSON(path, params) {
     var url = API + path + query(params || {});
-    return fetch(url, { headers: { Accept: "application/json" } }).then(function (response) {
+    var headers = { Accept: "application/json" };
+    if (TOKEN) headers.Authorization = "Bearer " + TOKEN;
+    return fetch(url, { headers: headers }).then(function (response) {
       return response.text().then(function (text) {
         var body = null;
         try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
         if (!response.ok) {
           var detail = body && (body.detail || body.title) ? (body.detail || body.title) : text.slice(0, 200);
+          if (response.status === 401) detail += "（请在地址后加 #token=<API 密钥> 再打开）";
           throw new Error("GET " + path + " → " + response.status + "：" + detail);
         }
         if (body === null) throw new Error("GET " + path + " → 不是 JSON");
