@@ -2,29 +2,33 @@
 
   docs/events.md                    the event catalog (every type, version, field)
   deploy/rabbitmq/definitions.json  the broker topology, users and permissions
+                                    (lianxin.topology + lianxin.broker_accounts)
 
 `make docs` writes them; tests/unit/test_generated_docs.py fails when either
 is stale, so the published contract cannot drift from the code.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from pathlib import Path
 
 from marshmallow import fields
 
-from lianxin import topology
+from lianxin import broker_accounts, topology
 from lianxin.catalog import CATALOG
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_MD = ROOT / "docs" / "events.md"
 DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
 
-# The development broker account of docker-compose (AMQP_URI there). The
-# security issue replaces it with one user per service.
-DEV_USER, DEV_PASSWORD = "lianxin", "lianxin"
+# The broker accounts (one per service, gateway, intake, ops) carry their
+# DEVELOPMENT default passwords here (broker_accounts.dev_password), as
+# RabbitMQ password hashes with a fixed salt so the file is reproducible.
+# Production must not use them: RabbitMQ re-imports this file at every boot
+# and the import overwrites password hashes, so `rabbitmqctl change_password`
+# alone does not last. Render a production file with real passwords instead
+# (`python -m lianxin.broker_accounts render PATH`, see that module) and
+# mount it (LIANXIN_RABBITMQ_DEFINITIONS in docker-compose.yml).
 
 
 def _field_type(field: fields.Field) -> str:
@@ -92,18 +96,9 @@ def events_markdown() -> str:
     return "\n".join(lines)
 
 
-def _password_hash(password: str, salt: bytes) -> str:
-    """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password))."""
-    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
-
-
 def definitions() -> dict:
-    doc = topology.definitions()
-    # A fixed salt keeps the file reproducible; the password is a dev default.
-    doc["users"] = [{"name": DEV_USER, "password_hash": _password_hash(DEV_PASSWORD, b"lxin"),
-                     "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]}]
-    doc["permissions"] = [{"user": DEV_USER, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}]
-    return doc
+    """Topology plus accounts with their development passwords (see above)."""
+    return broker_accounts.full_definitions()
 
 
 def definitions_json() -> str:

@@ -87,10 +87,8 @@ class ReportingStore:
 
     def broker_backlog(self) -> dict:
         """Queue depths, for freshness: how much is still on its way."""
-        import kombu
-
-        from lianxin import topology
-        with kombu.Connection(self.amqp_uri, connect_timeout=3) as conn:
+        from lianxin import broker_ssl, topology
+        with broker_ssl.connection(self.amqp_uri, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1)
             return topology.backlog(conn.channel())
 

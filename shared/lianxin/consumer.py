@@ -35,10 +35,11 @@ import kombu
 import kombu.exceptions
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from . import amqp_reads, metrics, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
+from . import amqp_reads, broker_ssl, metrics, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
 from .catalog import CATALOG, InvalidEvent
 from .envelope import Event
 from .errors import LianxinError, TransientError
+from .fields import storable
 from .personal_data import redact_json_text
 from .publisher import ConfirmPublisher, Outgoing
 
@@ -127,8 +128,9 @@ class BatchConsumer:
                  batch_size: int = 500, batch_wait: float = 0.0005, batch_max_delay: float = 0.004,
                  prefetch: int | None = None,
                  transient_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
-                 validate: Callable[[bytes], Event] | None = None):
+                 validate: Callable[[bytes], Event] | None = None, ssl=None):
         self.amqp_uri = amqp_uri
+        self.ssl = ssl  # kombu's ssl=; None: from AMQP_SSL (broker_ssl)
         self.sub = subscription
         self.handler = handler
         self.record_rejections = record_rejections
@@ -139,7 +141,7 @@ class BatchConsumer:
         self.transient_attempts = transient_attempts
         self.sleep = sleep
         self.validate = validate or validator_for(subscription)
-        self.publisher = ConfirmPublisher(amqp_uri, declare_topology=False)
+        self.publisher = ConfirmPublisher(amqp_uri, declare_topology=False, ssl=ssl)
         self._running = False
         self._conn = None
         self._channel = None
@@ -181,10 +183,10 @@ class BatchConsumer:
     HEARTBEAT = 30  # seconds; detects a broker that vanished without closing the socket
 
     def _connect(self) -> None:
-        conn = kombu.Connection(self.amqp_uri, heartbeat=self.HEARTBEAT)
+        conn = broker_ssl.connection(self.amqp_uri, self.ssl, heartbeat=self.HEARTBEAT)
         conn.ensure_connection(max_retries=1)
         channel = conn.channel()
-        topology.declare(channel)
+        topology.ensure(channel, conn.userid)
         channel.basic_qos(0, self.prefetch, False)
         channel.basic_consume(self.sub.queue, callback=self._on_message)
         self._conn, self._channel = conn, channel
@@ -332,8 +334,16 @@ class BatchConsumer:
         envelope = d.event.envelope if d.event else None
         event_id = envelope["event_id"] if envelope else _peek(d.body, "event_id")
         event_type = envelope["event_type"] if envelope else (_peek(d.body, "event_type") or d.routing_key)
-        return {
-            "_id": f"{self.sub.queue}:{event_id or self._message_id(d)}",
+        # Keyed by the body too: a redelivery of the same message is one rejection,
+        # but another message under the same event_id (a producer's retry with other
+        # data, or a made-up id on a body that is no envelope) is listed as well,
+        # not hidden behind the first one's record.
+        body_hash = hashlib.sha256(d.body).hexdigest()
+        # What the body said, as far as it can be stored: a lone surrogate
+        # ("\\ud800" in the JSON) in any of it made the record unwritable, so the
+        # delivery was never settled and came back for ever (found by fuzzing).
+        return storable({
+            "_id": f"{self.sub.queue}:{event_id}:{body_hash[:16]}" if event_id else f"{self.sub.queue}:{body_hash[:32]}",
             "queue": self.sub.queue,
             "service": self.sub.service,
             "event_id": event_id,
@@ -345,7 +355,7 @@ class BatchConsumer:
             "rejected_at": datetime.now(timezone.utc).isoformat(),
             # Intake bodies may carry ID numbers and phones: never kept in clear.
             "body": redact_json_text(d.body[:65536].decode("utf-8", "replace")),
-        }
+        })
 
 
 

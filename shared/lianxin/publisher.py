@@ -18,7 +18,7 @@ from typing import Callable
 import amqp
 import kombu
 
-from . import amqp_reads, amqp_writes, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
+from . import amqp_reads, amqp_writes, broker_ssl, topology  # noqa: F401 - amqp_reads: read-ahead, installed on import
 
 log = logging.getLogger("lianxin.publisher")
 
@@ -47,8 +47,9 @@ class ConfirmPublisher:
     COALESCE = 200  # messages written with one sendall (amqp_writes)
 
     def __init__(self, amqp_uri: str, window: int = 1000, confirm_timeout: float = 15.0,
-                 declare_topology: bool = True, connect_retries: int | None = 3):
+                 declare_topology: bool = True, connect_retries: int | None = 3, ssl=None):
         self.amqp_uri = amqp_uri
+        self.ssl = ssl  # kombu's ssl=; None: from AMQP_SSL (broker_ssl)
         self.window = window
         self.confirm_timeout = confirm_timeout
         self.declare_topology = declare_topology
@@ -70,12 +71,12 @@ class ConfirmPublisher:
         if self._channel is not None and self._conn is not None and self._conn.connected:
             return self._channel
         self.close()
-        conn = kombu.Connection(self.amqp_uri, heartbeat=0)
+        conn = broker_ssl.connection(self.amqp_uri, self.ssl, heartbeat=0)
         conn.ensure_connection(max_retries=self.connect_retries, interval_start=0.2,
                                interval_step=0.5, interval_max=2)
         channel = conn.channel()
         if self.declare_topology:
-            topology.declare(channel)
+            topology.ensure(channel, conn.userid)
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)

@@ -1,8 +1,11 @@
 """The whole RabbitMQ topology, in one place (DESIGN.md rule 3).
 
-Every process declares all of it before its first publish, so an event sent
-while its consumer is down waits in the consumer's queue. The same
-definition renders deploy/rabbitmq/definitions.json for the broker.
+Every process makes sure all of it exists before its first publish, so an
+event sent while its consumer is down waits in the consumer's queue. The same
+definition renders deploy/rabbitmq/definitions.json for the broker, which
+loads it at boot. An account allowed to (development's guest, ops) declares
+it; the per-service accounts of broker_accounts.py may not, and only check
+it passively (`ensure`): in a deployment the topology is the broker's.
 
   lianxin.events  (topic)   domain events, routing key = event type
   lianxin.intake  (topic)   envelopes from other systems, routing key = event type;
@@ -13,9 +16,14 @@ definition renders deploy/rabbitmq/definitions.json for the broker.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
+import amqp
+
 from .catalog import CATALOG
+
+log = logging.getLogger("lianxin.topology")
 
 EVENTS_EXCHANGE = "lianxin.events"
 INTAKE_EXCHANGE = "lianxin.intake"
@@ -123,6 +131,69 @@ def declare(channel) -> None:
                 "x-dead-letter-routing-key": sub.queue,
             })
             channel.queue_bind(name, RETRY_EXCHANGE, name)
+
+
+class TopologyMissing(RuntimeError):
+    """Part of the topology is absent and this account may not declare it."""
+
+
+def missing(channel) -> list[str]:
+    """Exchanges and queues of the topology that do not exist (passive
+    declares, which need no permission). Uses its own channels: a missing
+    one closes the channel it was asked on."""
+    conn = channel.connection
+    probe = conn.channel()
+    absent = []
+    names = [("exchange", ex.name) for ex in EXCHANGES]
+    for sub in SUBSCRIPTIONS:
+        names += [("queue", sub.queue), ("queue", sub.dead_letter_queue)]
+        names += [("queue", sub.retry_queue(d)) for d in RETRY_DELAYS]
+    for kind, name in names:
+        try:
+            if kind == "exchange":
+                probe.exchange_declare(name, "topic", passive=True)
+            else:
+                probe.queue_declare(name, passive=True)
+        except amqp.exceptions.NotFound:
+            absent.append(name)
+            probe = conn.channel()
+    _close(probe)
+    return absent
+
+
+def _close(channel) -> None:
+    try:
+        channel.close()
+    except Exception:  # noqa: BLE001 - closing a scratch channel
+        pass
+
+
+def ensure(channel, user: str | None) -> None:
+    """Make sure the whole topology exists before anything is published.
+
+    An account that may declare it (broker_accounts.may_declare_topology)
+    declares it, idempotently, as `declare` does. A service's own account
+    may not: it checks every exchange and queue passively and refuses to go
+    on (TopologyMissing) when one is absent, rather than publish into a
+    broker where events would be dropped (DESIGN.md rule 3).
+    """
+    from .broker_accounts import may_declare_topology
+
+    if may_declare_topology(user):
+        scratch = channel.connection.channel()
+        try:
+            declare(scratch)
+        except amqp.exceptions.AccessRefused:  # the broker closed `scratch`
+            log.info("broker user %r may not declare the topology; checking it instead", user)
+        else:
+            _close(scratch)
+            return
+    absent = missing(channel)
+    if absent:
+        raise TopologyMissing(
+            f"the broker lacks {len(absent)} exchanges/queues of the topology (first: {absent[0]}) and user "
+            f"{user!r} may not declare them: load deploy/rabbitmq/definitions.json "
+            f"(rabbitmqctl import_definitions) or declare them as the ops account")
 
 
 def backlog(channel) -> dict[str, int]:

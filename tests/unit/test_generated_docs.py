@@ -20,7 +20,11 @@ def test_definitions_declare_every_queue_with_its_dead_letter_queue():
     assert {"reporting.events", "reporting.events.dead", "membership.intake", "membership.intake.dead",
             "intake.unrouted"} <= queues
     assert any(b["source"] == "lianxin.intake" and b["routing_key"] == "member_registered" for b in doc["bindings"])
-    assert doc["users"][0]["name"] == "lianxin"
+    assert [u["name"] for u in doc["users"]] == ["membership", "activities", "inspections", "honours", "reporting",
+                                                 "gateway", "intake", "ops"]
+    assert {p["user"] for p in doc["permissions"]} == {u["name"] for u in doc["users"]}
+    assert any(t["user"] == "membership" and t["exchange"] == "lianxin.events" for t in doc["topic_permissions"])
+    assert any(e["name"] == "nameko-rpc" and e["type"] == "topic" for e in doc["exchanges"])
 
 
 def test_every_event_type_is_documented():

@@ -6,9 +6,10 @@ import logging
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider, Entrypoint, SharedExtension
 
-from .. import heap, metrics, topology
+from .. import audit, broker_ssl, heap, metrics, topology
 from ..config import from_nameko_config
 from ..consumer import BatchConsumer
+from ..log_redaction import install_log_redaction
 from ..publisher import ConfirmPublisher
 from ..relay import OutboxRelay
 from ..store import ServiceDb, client_for, insert_many_new, ping
@@ -24,11 +25,13 @@ class ServiceResources(SharedExtension):
         # nameko does not guarantee relative to this one.
         if getattr(self, "settings", None) is not None:
             return
+        install_log_redaction()     # no personal data in this process's logs (idempotent)
         self.settings = from_nameko_config(self.container.config)
         self.service = self.container.service_name
         prefix = self.container.config.get("DB_PREFIX") or "lianxin"
         self.client = client_for(self.settings.mongo_uri)
         self.database = self.client[f"{prefix}_{self.service}"]
+        self.audit_log = self.client[audit.database_name(prefix)][audit.COLLECTION]
         self.outbox_collections: list[str] = []
         self.indexes: dict[str, list] = {}
         self.relay: OutboxRelay | None = None
@@ -53,7 +56,8 @@ class ServiceResources(SharedExtension):
         self.db.ensure_indexes(self.indexes)
         self.db["rejections"].create_index("rejected_at")
         if self.outbox_collections:
-            publisher = ConfirmPublisher(self.settings.amqp_uri, connect_retries=1)
+            publisher = ConfirmPublisher(self.settings.amqp_uri, connect_retries=1,
+                                         ssl=broker_ssl.options(self.container.config, uri=self.settings.amqp_uri))
             self.relay = OutboxRelay(self.service, self.db, publisher)
             self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
 
@@ -68,6 +72,18 @@ class ServiceResources(SharedExtension):
         if self.relay is not None:
             self.relay.stop()
 
+    def record_intake(self, queue: str, events: list, results: list) -> None:
+        """The audit log's entries for a batch of intake writes. A failure is
+        logged and counted, never raised: the writes themselves are done."""
+        try:
+            entries = audit.intake_entries(queue, events, results)
+            if entries:
+                self.audit_log.insert_many(entries, ordered=False)
+                metrics.AUDIT_WRITES.labels("intake").inc(len(entries))
+        except Exception:  # noqa: BLE001 - see above
+            metrics.AUDIT_FAILURES.inc()
+            log.exception("audit entries of %d intake events from %s not written", len(events), queue)
+
     def record_rejections(self, rejections: list[dict]) -> None:
         insert_many_new(self.db["rejections"], rejections)
 
@@ -78,6 +94,9 @@ class ServiceResources(SharedExtension):
 
 class MetricsEndpoint(DependencyProvider):
     """Serves /metrics on METRICS_PORT for a service that has no store."""
+
+    def setup(self):
+        install_log_redaction()     # the gateway has no ServiceResources: same guarantee
 
     def start(self):
         metrics.serve(from_nameko_config(self.container.config).metrics_port)
@@ -132,6 +151,7 @@ class BatchConsume(Entrypoint):
             record_rejections=self.resources.record_rejections,
             batch_size=int(self.container.config.get("BATCH_SIZE") or self.batch_size),
             batch_wait=self.batch_wait,
+            ssl=broker_ssl.options(self.container.config, uri=self.resources.settings.amqp_uri),
         )
 
     def start(self):
@@ -156,6 +176,8 @@ class BatchConsume(Entrypoint):
         result, exc_info = done.wait()
         if exc_info is not None:
             raise exc_info[1]
+        if self.consumer.sub.intake:
+            self.resources.record_intake(self.queue, events, result)
         return result
 
 
