@@ -175,6 +175,8 @@ def main(argv=None) -> int:
         print(line, file=out, flush=True)
 
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    from lianxin.log_redaction import install_log_redaction
+    install_log_redaction()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
