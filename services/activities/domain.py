@@ -14,7 +14,7 @@ from lianxin.catalog.activities import DIRECTOR_ROLES, SECRETARY_ROLES  # noqa: 
 from lianxin.domain import DomainEvent, not_future, raise_if
 from lianxin.errors import Conflict, InvalidInput, NotFound
 from lianxin.obligations import (  # noqa: F401 - re-exported: activities' rules use them by these names
-    DEFAULT_FREQUENCIES, OBLIGED_ORG_KINDS, Compliance, Period, compliance, frequencies_for, obliged_units,
+    DEFAULT_FREQUENCIES, OBLIGED_ORG_KINDS, Compliance, Period, compliance, frequencies_for, horizon, obliged_units,
     period_of, periods_between,
 )
 

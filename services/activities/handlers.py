@@ -125,7 +125,7 @@ def compliance(store: ActivitiesStore, unit_id: str, start: date, end: date, tod
         raise NotFound(f"org unit {unit_id!r} does not exist", {"org_unit_id": [f"unknown org unit {unit_id!r}"]})
     rules = store.obligation_rules()
     rows = []
-    start = max(start, store.obligations_from)
+    start, end = max(start, store.obligations_from), min(end, domain.horizon(today))
     for unit in obliged_units(store, store.view.subtree(unit_id)) if start <= end else ():
         for item in domain.compliance(unit, domain.frequencies_for(unit, rules), store.held_dates(unit), start, end):
             rows.append({"org_unit_id": unit, "kind": item.kind, "period": item.period.label,

@@ -40,7 +40,12 @@ def read_json(request: Request, max_bytes: int) -> dict:
     """The body as a JSON object, refused early when too large or too deep."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {max_bytes}")
-    raw = request.stream.read(max_bytes + 1)
+    if request.content_length is None and "chunked" in (request.headers.get("Transfer-Encoding") or "").lower():
+        # werkzeug reads a body without Content-Length as empty; the server's input
+        # decodes the chunks, and is read here under the same limit.
+        raw = request.environ["wsgi.input"].read(max_bytes + 1)
+    else:
+        raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body exceeds the limit of {max_bytes} bytes")
     if not raw.strip():

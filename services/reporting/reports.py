@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from lianxin.catalog.membership import ADMITTED_STAGES
 from lianxin.errors import InvalidInput
-from lianxin.obligations import compliance as obligations_held, frequencies_for, obliged_units, periods_between
+from lianxin.obligations import compliance as obligations_held, frequencies_for, horizon, obliged_units, periods_between
 
 from .domain import ReportModel
 
@@ -195,7 +195,8 @@ def compliance(model: ReportModel, unit_id: str, start: date, end: date, today: 
     many were held at least once, and how many were missed (closed with none).
     Nothing is due before `obligations_from` (as activities rules)."""
     view = model.membership
-    first = max(start, obligations_from)
+    # Worked out up to the end of next year at most (obligations.horizon).
+    first, end = max(start, obligations_from), min(end, horizon(today))
     branches = obliged_units(view, model.subtree(unit_id))
     rows, details = [], []
     months = periods_between(first, end, "monthly") if first <= end else []

@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError
 from .catalog import CATALOG, flatten_errors
 from .consumer import Result
 from .errors import Conflict, InvalidInput, LianxinError, NotFound, StaleWrite
+from .fields import lone_surrogates
 from .replies import created, existing
 from .store import is_duplicate_key
 
@@ -24,6 +25,9 @@ def load(schema: Schema, payload) -> dict:
     """Validate a command at a boundary; every bad field named in the error."""
     if not isinstance(payload, dict):
         raise InvalidInput("the body must be a JSON object", {"_body": ["must be a JSON object"]})
+    broken = lone_surrogates(payload)
+    if broken:
+        raise InvalidInput(f"invalid fields: {', '.join(sorted(broken))}", broken)
     try:
         return schema.load(payload)
     except ValidationError as exc:

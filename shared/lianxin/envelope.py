@@ -7,6 +7,7 @@ catalog schema of its type and version.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field as dataclass_field
 from functools import cached_property
@@ -14,7 +15,7 @@ from datetime import datetime, timezone, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from .fields import AwareDateTimeString, Id, parse_aware_datetime
+from .fields import AwareDateTimeString, Id, lone_surrogates, parse_aware_datetime
 
 BUSINESS_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -87,6 +88,18 @@ def now_business() -> datetime:
     return datetime.now(BUSINESS_TZ)
 
 
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogates(body) -> bool:
+    """Whether decoded text may hold a lone surrogate: only through a \\uD800-\\uDFFF
+    escape in UTF-8 JSON (a pair, e.g. an emoji, also matches; the walk passes it),
+    or in JSON sent as UTF-16/32, which json decodes with surrogatepass."""
+    if isinstance(body, str):
+        return True
+    return bool(SURROGATE_ESCAPE.search(body)) or json.detect_encoding(body) != "utf-8"
+
+
 def decode(body: bytes | str | dict) -> dict:
     """JSON body -> dict, with a reason when it is not a JSON object."""
     if isinstance(body, dict):
@@ -99,6 +112,12 @@ def decode(body: bytes | str | dict) -> dict:
         raise ValidationError({"_body": ["nested too deeply to be an envelope"]})
     if not isinstance(value, dict):
         raise ValidationError({"_body": ["an envelope must be a JSON object"]})
+    # A lone surrogate is no character: the store cannot encode it (DESIGN.md:
+    # it was a rejection that could not be recorded, redelivered for ever).
+    if _may_hold_surrogates(body):
+        broken = lone_surrogates(value)
+        if broken:
+            raise ValidationError(broken)
     return value
 
 

@@ -6,6 +6,55 @@ from datetime import datetime
 from marshmallow import ValidationError, fields, validate
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+LONE_SURROGATE = "not valid Unicode text (a lone UTF-16 surrogate, \\ud800-\\udfff)"
+
+
+def lone_surrogates(value, path: str = "") -> dict[str, list[str]]:
+    """{field path: [message]} for every string (key or value) holding a lone
+    surrogate. JSON may escape one ("\\ud800") and Python decodes it, but it is
+    no character: UTF-8 (so BSON, so the store) cannot encode it, and a write
+    holding one failed deep in the store (HTTP 500; an intake rejection that
+    could not be recorded, redelivered for ever)."""
+    found: dict[str, list[str]] = {}
+    stack = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _has_surrogate(item):
+                found[where or "_body"] = [LONE_SURROGATE]
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                name = f"{where}.{storable_text(str(key))}" if where else storable_text(str(key))
+                if isinstance(key, str) and not key.isascii() and _has_surrogate(key):
+                    found[name] = [LONE_SURROGATE]
+                stack.append((name, sub))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((f"{where}.{i}" if where else str(i), sub) for i, sub in enumerate(item))
+    return found
+
+
+def storable_text(text: str) -> str:
+    """The text with any lone surrogate written as its escape (\\ud800): storable."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if not text.isascii() else text
+
+
+def storable(value):
+    """A JSON-like value with every string storable (for records of what was refused)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def Id(**kwargs) -> fields.String:

@@ -4,6 +4,7 @@ enforces and announces them) and reporting (which reports compliance).
 """
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -25,15 +26,16 @@ class Period:
 
 
 def period_of(day: date, frequency: str) -> Period:
+    # Ends by the month's last day, never by "the next period's start - 1": in
+    # December 9999 there is no next period (a query up to 9999-12-31 was a 500).
     if frequency == "monthly":
         start = day.replace(day=1)
-        end = (start.replace(year=start.year + 1, month=1) if start.month == 12
-               else start.replace(month=start.month + 1)) - timedelta(days=1)
+        end = day.replace(day=calendar.monthrange(day.year, day.month)[1])
         return Period(f"{day.year}-{day.month:02d}", start, end)
     if frequency == "quarterly":
         q = (day.month - 1) // 3
         start = date(day.year, 3 * q + 1, 1)
-        end = (date(day.year + 1, 1, 1) if q == 3 else date(day.year, 3 * q + 4, 1)) - timedelta(days=1)
+        end = date(day.year, 3 * q + 3, calendar.monthrange(day.year, 3 * q + 3)[1])
         return Period(f"{day.year}-Q{q + 1}", start, end)
     if frequency == "yearly":
         return Period(str(day.year), date(day.year, 1, 1), date(day.year, 12, 31))
@@ -46,8 +48,18 @@ def periods_between(start: date, end: date, frequency: str) -> list[Period]:
     while day <= end:
         period = period_of(day, frequency)
         out.append(period)
+        if period.end >= end:       # also where the calendar ends (date.max has no next day)
+            break
         day = period.end + timedelta(days=1)
     return out
+
+
+def horizon(today: date) -> date:
+    """The last day compliance is worked out to: the end of next year. Nothing
+    can have been held later, and a far `to` (9999-12-31) would otherwise list
+    every period up to it: hundreds of thousands of rows per unit, seconds of
+    CPU and a response of megabytes for one GET."""
+    return date(today.year + 1, 12, 31)
 
 
 def frequencies_for(unit_id: str, rules: dict) -> dict[str, str]:
