@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--from", dest="since", help="YYYY-MM-DD")
     audit.add_argument("--to", dest="until", help="YYYY-MM-DD (inclusive)")
     audit.add_argument("--key-id")
-    audit.add_argument("--action", choices=("write", "unmasked_read", "denied"))
+    audit.add_argument("--action", choices=("write", "unmasked_read", "denied", "intake"))
     audit.add_argument("--limit", type=int, default=100)
     return parser
 

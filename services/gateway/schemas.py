@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from lianxin.access import ROLES, key_problem
 from lianxin.fields import Id, OneOf, Text
 
-AUDIT_ACTIONS = ("write", "unmasked_read", "denied")
+AUDIT_ACTIONS = ("write", "unmasked_read", "denied", "intake")
 
 
 class IssueKey(Schema):

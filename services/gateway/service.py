@@ -13,14 +13,13 @@ from datetime import datetime, timedelta, timezone
 
 import amqp
 import eventlet
-import kombu
 from nameko.exceptions import UnknownService
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
-from lianxin import metrics
+from lianxin import broker_ssl, metrics
 from lianxin.commands import load
 from lianxin.config import from_nameko_config
 from lianxin.access import Forbidden
@@ -204,7 +203,8 @@ class GatewayService:
     @http("GET", "/readyz")
     @endpoint("/readyz")
     def readyz(self, request):
-        checks = {"broker": _broker_reachable(self.settings.amqp_uri), "gateway": {"store": self.store.ping()}}
+        checks = {"broker": _broker_reachable(self.settings.amqp_uri, self.config),
+                  "gateway": {"store": self.store.ping()}}
         for name in BACKENDS:
             try:
                 with eventlet.Timeout(3):
@@ -724,9 +724,9 @@ def _attachment(summary: dict, extension: str, report: str = "summary") -> str:
     return f"attachment; filename*=UTF-8''{quote(name)}"
 
 
-def _broker_reachable(uri: str) -> bool:
+def _broker_reachable(uri: str, config) -> bool:
     try:
-        with kombu.Connection(uri, connect_timeout=2) as conn:
+        with broker_ssl.connection(uri, config=config, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1)
         return True
     except Exception:  # noqa: BLE001 - readiness only reports

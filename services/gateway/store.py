@@ -21,6 +21,7 @@ from lianxin import access
 log = logging.getLogger("lianxin.gateway.store")
 
 DEFAULT_RETENTION_DAYS = 180     # 等保 2.0: audit records kept at least six months
+UNAUTHORIZED = 13                # MongoDB's error code for a missing privilege
 
 
 class GatewayStore:
@@ -30,8 +31,16 @@ class GatewayStore:
         self.keys = db["api_keys"]
         self.audit = audit_db["entries"]
         self.retention_days = retention_days
-        self._ensure_retention()
-        self.audit.create_index([("who.key_id", pymongo.ASCENDING), ("at", pymongo.DESCENDING)], name="by_key")
+        try:
+            self._ensure_retention()
+            self.audit.create_index([("who.key_id", pymongo.ASCENDING), ("at", pymongo.DESCENDING)],
+                                    name="by_key")
+        except OperationFailure as exc:
+            if exc.code != UNAUTHORIZED:
+                raise
+            # The deployment made the indexes as root (deploy/mongo/create-users.js): this
+            # user may only find and insert there. Check the retention instead.
+            self._check_retention()
 
     @classmethod
     def from_config(cls, db, config: dict) -> "GatewayStore":
@@ -43,7 +52,9 @@ class GatewayStore:
         seconds = self.retention_days * 86400
         try:
             self.audit.create_index("at", name="retention", expireAfterSeconds=seconds)
-        except OperationFailure:
+        except OperationFailure as exc:
+            if exc.code == UNAUTHORIZED:
+                raise
             # The period changed since the index was made: change it in place
             # (the embedded store has no collMod; there the index is rebuilt).
             from lianxin.store import is_embedded_client
@@ -53,6 +64,13 @@ class GatewayStore:
             else:
                 self.audit.database.command({"collMod": self.audit.name,
                                              "index": {"name": "retention", "expireAfterSeconds": seconds}})
+
+    def _check_retention(self) -> None:
+        found = self.audit.index_information().get("retention", {}).get("expireAfterSeconds")
+        if found != self.retention_days * 86400:
+            log.error("the audit log's retention index is %s, not %d days: run deploy/mongo/create-users.js "
+                      "as root with LIANXIN_AUDIT_RETENTION_DAYS=%d", "missing" if found is None else
+                      f"{found / 86400:g} days", self.retention_days, self.retention_days)
 
     # -- API keys ------------------------------------------------------------------------
     def issue_key(self, name: str, role: str, scope: str | None, created_by: dict,

@@ -177,8 +177,8 @@ def test_the_dashboard_draws_the_reports(browser, running, tmp_path):  # noqa: F
 
     # The page asks the API with the key given in its address (#token=): an
     # inspector's, which reads everything and sees no personal data.
-    key = system.post("/api-keys", {"name": "dashboard", "role": "inspector"}).json()["token"]
-    page = f"{system.url}/dashboard?org_unit_id=wgz&from={PERIOD['from']}&to={PERIOD['to']}&community=ca#token={key}"
+    api_key = system.post("/api-keys", {"name": "dashboard", "role": "inspector"}).json()["token"]
+    page = f"{system.url}/dashboard?org_unit_id=wgz&from={PERIOD['from']}&to={PERIOD['to']}&community=ca#token={api_key}"
     dumped = chromium(browser, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom", page)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "dashboard.html").write_text(dumped.stdout, encoding="utf-8")
@@ -255,7 +255,7 @@ def test_the_dashboard_draws_the_reports(browser, running, tmp_path):  # noqa: F
 
     # A failed fetch is said on the page (and in data-error), not drawn as empty charts.
     broken = chromium(browser, f"--user-data-dir={tmp_path / 'profile-error'}", "--dump-dom",
-                      f"{system.url}/dashboard?org_unit_id=no-such-unit&from=2018-01-01&to=2018-12-31#token={key}")
+                      f"{system.url}/dashboard?org_unit_id=no-such-unit&from=2018-01-01&to=2018-12-31#token={api_key}")
     body = re.search(r"<body([^>]*)>", broken.stdout).group(1)
     assert 'data-done="1"' in body and "data-ready" not in body and "404" in body
     errors = re.search(r'<div id="errors"([^>]*)>(.*?)</div>\s*<section', broken.stdout, re.S)

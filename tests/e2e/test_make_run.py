@@ -70,8 +70,17 @@ def test_the_demo_is_served_by_separate_service_processes(running):
 
     chart = requests.get(f"{running}/api/v1/org-units/wgz-z1-c1/household-links", timeout=10, headers=auth_headers()).json()
     assert chart["totals"]["linked_households"] > 0
-    member = requests.get(f"{running}/api/v1/members/wgz-z1-c1-m001", timeout=10, headers=auth_headers()).json()
-    assert "*" in member["id_number"] and "*" in member["phone"]
+    # An admin sees the ID number and phone (and the read is audited); an inspector sees them masked.
+    member_url = f"{running}/api/v1/members/wgz-z1-c1-m001"
+    member = requests.get(member_url, timeout=10, headers=auth_headers()).json()
+    assert "*" not in member["id_number"] and len(member["id_number"]) == 18 and "*" not in member["phone"]
+    inspector = requests.post(f"{running}/api/v1/api-keys", json={"name": "e2e", "role": "inspector"},
+                              headers=auth_headers(), timeout=10).json()["token"]
+    masked = requests.get(member_url, timeout=10, headers={"Authorization": f"Bearer {inspector}"}).json()
+    assert "*" in masked["id_number"] and "*" in masked["phone"]
+    audit = requests.get(f"{running}/api/v1/audit", params={"action": "unmasked_read"}, headers=auth_headers(),
+                         timeout=10).json()["entries"]
+    assert [e["path"] for e in audit] == ["/api/v1/members/wgz-z1-c1-m001"]
 
 
 def _summary(base: str, unit: str, start: str = "1900-01-01", end: str = "2100-12-31") -> dict:

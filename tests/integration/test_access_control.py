@@ -224,3 +224,19 @@ def test_the_keys_command_issues_lists_revokes_and_reads_the_audit_log(street, m
     monkeypatch.setenv("LIANXIN_TOKEN", street.keys["viewer"])
     assert keys.main(base + ["list"]) == 1
     assert "403" in capsys.readouterr().err
+
+
+def test_writes_that_come_by_intake_are_in_the_audit_log_with_their_publisher(street):
+    from tests.support.system import intake_envelope
+
+    deed = intake_envelope("deed_recorded", {"member_id": "m-cb", "done_on": iso(4), "category": "visit",
+                                             "description": "网格平台上报"}, org_unit_id="cb")
+    deed["source"] = "grid-app-laoshan"
+    street.publish_intake([deed])
+
+    def entry():
+        entries = street.get("/audit", action="intake", limit=100).json()["entries"]
+        return next((e for e in entries for item in e["events"] if item["event_id"] == deed["event_id"]), None)
+    found = eventually(entry, message="the intake write in the audit log")
+    assert found["who"]["name"] == "grid-app-laoshan" and found["from"]["via"] == "lianxin.intake"
+    assert [i["outcome"] for i in found["events"] if i["event_id"] == deed["event_id"]] == ["ok"]

@@ -89,3 +89,21 @@ def test_an_audit_entry_masks_personal_data_in_the_body():
     assert entry["body"]["id_number"] == "110***********002X" and entry["body"]["phone"] == "138****5678"
     assert entry["from"] == {"address": "10.0.0.9", "forwarded_for": "1.2.3.4", "user_agent": "curl"}
     assert entry["who"]["role"] == "admin"
+
+
+def test_a_gateway_that_may_not_make_indexes_checks_the_retention_the_deployment_made(caplog, monkeypatch):
+    # In compose the gateway's MongoDB user may only find and insert in the audit
+    # database (deploy/mongo/create-users.js makes the indexes as root).
+    from pymongo.errors import OperationFailure
+
+    client = mongomock.MongoClient()
+    client["t_audit"]["entries"].create_index("at", name="retention", expireAfterSeconds=180 * 86400)
+
+    def refused(self, *args, **kwargs):
+        raise OperationFailure("not authorized on t_audit to execute command createIndexes", code=13)
+
+    monkeypatch.setattr(mongomock.collection.Collection, "create_index", refused)
+    GatewayStore(client["t_gateway"], client["t_audit"], retention_days=180)
+    assert "retention" not in caplog.text
+    GatewayStore(client["t_gateway"], client["t_audit"], retention_days=365)
+    assert "retention index is 180 days, not 365 days" in caplog.text
