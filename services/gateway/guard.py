@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lianxin import access
 from lianxin.access import (
     ACTIVITIES, DOCUMENTATION, EVENTS, HONOURS, INSPECTIONS, MEMBERSHIP, OPERATIONS, PUBLISHER, READ, REPORTS,
     SECRETARY, WRITE, Forbidden, Principal,
@@ -257,7 +256,9 @@ def _collect(units: Units, principal: Principal, path: dict, body: dict | None, 
         service, method = units.lookup
         found = ask(service, method, value)
         ids = [i for f in units.fields for i in _as_list(_dig(found, f))]
-        if units.any_of:
+        if not ids:
+            needs.top = True      # a thing of no unit is the whole tree's (a key without scope)
+        elif units.any_of:
             needs.any_of.append(set(ids))
         else:
             needs.units.update(ids)
@@ -291,5 +292,3 @@ def unmasked_for(principal: Principal, rule: Rule) -> bool:
     personal data and the role's work needs it."""
     return rule.personal and principal.sees_personal_data
 
-
-__all__ = ["RULES", "UNGUARDED", "Rule", "Units", "check", "permits", "unmasked_for", "access"]

@@ -159,3 +159,17 @@ def test_personal_data_is_unmasked_only_for_roles_that_need_it():
     assert guard.unmasked_for(SECRETARY_CA, rule) and guard.unmasked_for(access.BOOTSTRAP, rule)
     assert not any(guard.unmasked_for(p, rule) for p in (INSPECTOR, VIEWER, PUBLISHER))
     assert not guard.unmasked_for(access.BOOTSTRAP, guard.RULES["household_chart"])
+
+
+def test_a_thing_of_no_unit_belongs_to_the_whole_tree():
+    # A key issued without a scope reaches everything: a street's admin may not revoke it.
+    whole_tree_key = {("gateway", "get_key", "k-root"): {"id": "k-root", "scope_unit_id": None},
+                      ("gateway", "get_key", "k-ca"): {"id": "k-ca", "scope_unit_id": "ca"}}
+    RESOURCES.update(whole_tree_key)
+    try:
+        check(ADMIN_ZA, "revoke_key", True, path={"key_id": "k-ca"})
+        with pytest.raises(Forbidden):
+            check(ADMIN_ZA, "revoke_key", True, path={"key_id": "k-root"})
+    finally:
+        for k in whole_tree_key:
+            RESOURCES.pop(k)
