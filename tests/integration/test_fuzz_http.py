@@ -27,7 +27,7 @@ import os
 import re
 import socket
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import eventlet
 import pytest
@@ -36,7 +36,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings, strategies as st
 from schemathesis import GenerationMode
 
-from lianxin import commands
+from lianxin import clock, commands
 from services.gateway import openapi
 from tests.conftest import budget
 from tests.support.broker import Vhost
@@ -56,8 +56,11 @@ STACK_TRACE = re.compile(
 
 def seed(system: System) -> dict[str, list[str]]:
     """A small street with one of everything; returns real ids by path parameter name."""
-    today = __import__("lianxin.clock", fromlist=["today"]).today()
-    iso = lambda days_ago: (today - __import__("datetime").timedelta(days=days_ago)).isoformat()  # noqa: E731
+    today = clock.today()
+
+    def iso(days_ago: int) -> str:
+        return (today - timedelta(days=days_ago)).isoformat()
+
     posts = [
         ("/org-units", {"id": "wgz", "name": "王哥庄街道", "level": "street"}),
         ("/org-units", {"id": "za", "name": "第一管区", "level": "zone", "parent_id": "wgz"}),
