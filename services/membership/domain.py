@@ -8,7 +8,7 @@ state changes the rules forbid, NotFound (404) for unknown references.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 
 from lianxin.catalog.membership import LEFT_STATUSES
 from lianxin.domain import DomainEvent, not_future, raise_if
@@ -28,6 +28,8 @@ BIRTHDAY_NOTICE_DAYS = 7
 
 
 def years_after(day: date, years: int) -> date:
+    if not MINYEAR <= day.year + years <= MAXYEAR:
+        return _beyond_the_calendar(years)
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -37,12 +39,20 @@ def years_after(day: date, years: int) -> date:
 def months_after(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        return _beyond_the_calendar(months)
     for dd in (day.day, 30, 29, 28):
         try:
             return date(year, month, dd)
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+def _beyond_the_calendar(step: int) -> date:
+    # A date given near 9999-12-31 (or 0001-01-01): the rules compare with the
+    # calendar's end instead of failing on it (found by fuzzing intake).
+    return date.max if step > 0 else date.min
 
 
 # -- the administrative tree -----------------------------------------------------

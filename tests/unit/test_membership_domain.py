@@ -168,3 +168,17 @@ def test_unknown_org_unit_is_not_found_naming_org_unit_id():
         register_member("m1", member_command(org_unit_id="nowhere"), None, TODAY)
     assert list(info.value.errors) == ["org_unit_id"]
     assert "nowhere" in info.value.errors["org_unit_id"][0]
+
+
+@pytest.mark.parametrize("field, value", [("admitted_on", date(9999, 12, 1)), ("birth_date", date(9999, 1, 1)),
+                                          ("admitted_on", date(9999, 2, 28))])
+def test_dates_at_the_end_of_the_calendar_are_refused_by_name_not_by_overflow(field, value):
+    # found by fuzzing intake: years_after(9999-12-01, 1) raised "year 10000 is out of range"
+    from services.membership.domain import months_after, years_after
+    command = {"name": "张三", "gender": "male", "birth_date": date(1970, 1, 2), "org_unit_id": "c1",
+               "stage": "probationary", "admitted_on": date(1995, 7, 1), field: value}
+    unit = OrgUnit("c1", "唐家庄社区", "community", None, ())
+    with pytest.raises(InvalidInput) as refused:
+        register_member("m1", command, unit, date(2026, 11, 28))
+    assert field in refused.value.errors
+    assert years_after(date(9999, 12, 1), 1) == date.max and months_after(date(1, 1, 1), -1) == date.min
