@@ -192,9 +192,16 @@ def require_role(principal: Principal, rule: Rule, write: bool) -> None:
 def check(principal: Principal, rule: Rule, write: bool, path: dict, body: dict | None, query: dict,
           ask: Callable[..., object]) -> None:
     """403 unless the role may use the endpoint and every unit it touches is in
-    the principal's scope. A query that names no unit is narrowed to the scope
-    (in place), so a list asked for without a unit shows only the caller's own."""
+    the principal's scope (require_role, then check_scope)."""
     require_role(principal, rule, write)
+    check_scope(principal, rule, path, body, query, ask)
+
+
+def check_scope(principal: Principal, rule: Rule, path: dict, body: dict | None, query: dict,
+                ask: Callable[..., object]) -> None:
+    """403 unless every unit the request touches is in the principal's scope. A
+    query that names no unit is narrowed to the scope (in place), so a list asked
+    for without a unit shows only the caller's own."""
     if principal.everywhere or not rule.units:
         return
     needs = _Needs()

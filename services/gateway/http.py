@@ -9,8 +9,7 @@ import json
 from werkzeug.wrappers import Request, Response
 
 from lianxin.errors import InvalidInput, LianxinError
-
-PROBLEM_JSON = "application/problem+json"
+from lianxin.nameko.web import PROBLEM_JSON
 MAX_DEPTH = 32
 
 

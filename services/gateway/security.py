@@ -29,8 +29,9 @@ def audit_entry(principal: access.Principal, action: str, request, route: str, s
                  "user_agent": (request.headers.get("User-Agent") or "")[:200]},
     }
     if body is not None:
-        text = repr(redact(body))
-        entry["body"] = redact(body) if len(text) <= AUDIT_BODY_LIMIT else {"_truncated": text[:AUDIT_BODY_LIMIT]}
+        masked = redact(body)
+        text = repr(masked)
+        entry["body"] = masked if len(text) <= AUDIT_BODY_LIMIT else {"_truncated": text[:AUDIT_BODY_LIMIT]}
     if result_id is not None:
         entry["result_id"] = result_id
     return entry

@@ -148,7 +148,7 @@ class GatewayService:
         if write and request.method == "POST":
             body = request.environ[BODY] = read_json(request, self.settings.max_body_bytes)
         query = request.environ[QUERY] = request.args.to_dict()
-        guard.check(principal, rule, write, path, body, query, self._ask)
+        guard.check_scope(principal, rule, path, body, query, self._ask)
         request.environ[UNMASKED] = guard.unmasked_for(principal, rule)
         return principal
 

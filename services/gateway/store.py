@@ -13,10 +13,10 @@ import logging
 from datetime import datetime, timezone
 
 import pymongo
-from bson import ObjectId
 from pymongo.errors import OperationFailure
 
-from lianxin import access
+from lianxin import access, audit
+from lianxin.store import ping, utc_now
 
 log = logging.getLogger("lianxin.gateway.store")
 
@@ -79,7 +79,7 @@ class GatewayStore:
         key_id, token = access.new_token()
         doc = {"_id": key_id, "name": name, "role": role, "scope": scope,
                "secret_hash": access.secret_hash(access.parse_token(token)[1]),
-               "created_at": _now(), "created_by": created_by, "expires_at": expires_at, "revoked_at": None}
+               "created_at": utc_now(), "created_by": created_by, "expires_at": expires_at, "revoked_at": None}
         self.keys.insert_one(doc)
         return doc, token
 
@@ -91,7 +91,7 @@ class GatewayStore:
         doc = self.keys.find_one({"_id": parsed[0]})
         if doc is None or doc.get("revoked_at") is not None or not access.same_secret(parsed[1], doc["secret_hash"]):
             return None
-        if doc.get("expires_at") is not None and _aware(doc["expires_at"]) <= _now():
+        if doc.get("expires_at") is not None and _aware(doc["expires_at"]) <= utc_now():
             return None
         return access.Principal(key_id=doc["_id"], name=doc["name"], role=doc["role"], scope=doc.get("scope"))
 
@@ -103,13 +103,12 @@ class GatewayStore:
 
     def revoke_key(self, key_id: str) -> dict | None:
         """The key, revoked now (or when it first was); None if unknown."""
-        self.keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": _now()}})
+        self.keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utc_now()}})
         return self.get_key(key_id)
 
     # -- audit log: append and read, nothing else ------------------------------------------
     def append_audit(self, entry: dict) -> None:
-        # ObjectIds grow within a process: they order entries of the same millisecond.
-        self.audit.insert_one({"_id": ObjectId(), "at": _now(), **entry})
+        self.audit.insert_one(audit.stamped(entry))
 
     def audit_entries(self, since: datetime | None = None, until: datetime | None = None,
                       key_id: str | None = None, action: str | None = None, limit: int = 100) -> list[dict]:
@@ -124,15 +123,7 @@ class GatewayStore:
                                    limit=limit))
 
     def ping(self) -> bool:
-        try:
-            self.keys.database.client.admin.command("ping")
-            return True
-        except Exception:  # noqa: BLE001 - readiness only reports
-            return False
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+        return ping(self.keys.database.client)
 
 
 def _aware(value: datetime) -> datetime:

@@ -18,6 +18,12 @@ def database_name(prefix: str) -> str:
     return f"{prefix}_audit"
 
 
+def stamped(entry: dict, now: datetime | None = None) -> dict:
+    """An entry as stored: an ObjectId (they grow within a process, so they order
+    entries of the same millisecond) and the time it was written."""
+    return {"_id": ObjectId(), "at": now or datetime.now(timezone.utc), **entry}
+
+
 def intake_entries(queue: str, events: list, results: list, now: datetime | None = None) -> list[dict]:
     """One entry per publisher (the envelopes' `source`) of a batch taken from
     an intake queue: who sent what, and what became of each event. Written
@@ -30,9 +36,9 @@ def intake_entries(queue: str, events: list, results: list, now: datetime | None
             "event_id": envelope.get("event_id"), "event_type": envelope.get("event_type"),
             "org_unit_id": envelope.get("org_unit_id"), "outcome": result.outcome,
             **({"reason": result.reason} if result.reason else {})})
-    return [{"_id": ObjectId(), "at": now, "action": "intake",
+    return [stamped({"action": "intake",
              "who": {"key_id": None, "name": source, "role": "publisher", "scope": None},
              "method": "AMQP", "path": f"lianxin.intake -> {queue}", "route": "intake", "status": None,
              "target": {}, "from": {"address": None, "via": "lianxin.intake", "queue": queue},
-             "events": items, "count": len(items)}
+             "events": items, "count": len(items)}, now)
             for source, items in by_source.items()]
