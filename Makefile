@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint unit integration e2e faults bench docs broker chromium demo-2018 keys clean
+.PHONY: run test lint unit integration e2e faults soak bench docs broker chromium demo-2018 keys clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "== setting up $(VENV) (first run takes a minute)"
@@ -40,6 +40,14 @@ integration e2e faults: $(STAMP) broker
 	@$(BIN)/nameko test --suppress-nameko-eventlet-notification tests/$@
 
 e2e: chromium
+
+## make soak: the deployed system for 10 minutes at 1,000 events/s with a fault every minute
+## (tests/faults/test_soak.py); writes test-output/soak-<time>.md. SOAK_MINUTES, SOAK_RATE to change
+SOAK_MINUTES ?= 10
+SOAK_RATE ?= 1000
+soak: $(STAMP) broker
+	@LIANXIN_SOAK_MINUTES=$(SOAK_MINUTES) LIANXIN_SOAK_RATE=$(SOAK_RATE) $(BIN)/nameko test \
+		--suppress-nameko-eventlet-notification -s -p no:cacheprovider tests/faults/test_soak.py
 
 ## make demo-2018: load the 2018 acceptance data set (the article's figures) into a running
 ## system (`make run` in another terminal); GATEWAY_PORT and AMQP_URI as for make run

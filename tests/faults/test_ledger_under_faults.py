@@ -22,6 +22,9 @@ from tests.support.system import System, eventually
 LOAD = 800
 RATE = 160.0
 
+# the baseline run is set up inside the first test: room for it and a fault
+pytestmark = pytest.mark.timeout(400)
+
 
 def start_system(uri: str) -> System:
     system = System(uri).start()
