@@ -92,7 +92,11 @@ def events_markdown() -> str:
         keys = ", ".join(f"`{k}`" for k in sub.routing_keys) or "(fanout)"
         lines.append(f"| `{sub.queue}` | `{sub.exchange}` | {keys} | {sub.service} |")
     lines += ["", f"Each queue has `<queue>.dead` (parked, with `x-lianxin-reason`) and retry tiers "
-              f"`<queue>.retry.<N>s` for N in {', '.join(map(str, topology.RETRY_DELAYS))}.", ""]
+              f"`<queue>.retry.<N>s` for N in {', '.join(map(str, topology.RETRY_DELAYS))}. They are quorum "
+              f"queues where the broker supports them (RabbitMQ >= "
+              f"{'.'.join(map(str, topology.QUORUM_SINCE))}; `QUEUE_TYPE` = auto, quorum or classic): "
+              f"a message delivered {topology.DELIVERY_LIMIT} times without being settled is parked in "
+              f"`<queue>.dead` with its reason.", ""]
     return "\n".join(lines)
 
 

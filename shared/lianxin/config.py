@@ -10,6 +10,18 @@ from dataclasses import dataclass, field
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 
+# RabbitMQ queue type of the topology (lianxin.topology): auto = quorum when
+# the broker supports what the topology needs of it, else classic.
+QUEUE_TYPES = ("auto", "quorum", "classic")
+
+
+def queue_type(value) -> str:
+    """QUEUE_TYPE, checked: unset or empty means auto."""
+    text = str(value).strip().lower() if value not in (None, "", "None") else "auto"
+    if text not in QUEUE_TYPES:
+        raise ValueError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, not {value!r}")
+    return text
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -19,6 +31,7 @@ class Settings:
     metrics_port: int | None = None
     admin_token: str | None = None
     max_body_bytes: int = 1_048_576
+    queue_type: str = "auto"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -32,6 +45,7 @@ class Settings:
             metrics_port=int(metrics) if metrics else None,
             admin_token=env.get("LIANXIN_ADMIN_TOKEN") or None,
             max_body_bytes=int(env.get("LIANXIN_MAX_BODY_BYTES") or 1_048_576),
+            queue_type=queue_type(env.get("QUEUE_TYPE")),
         )
 
 
@@ -45,6 +59,8 @@ def from_nameko_config(config: dict) -> Settings:
         metrics_port=int(metrics) if metrics not in (None, "", "None") else None,
         admin_token=config.get("LIANXIN_ADMIN_TOKEN") or None,
         max_body_bytes=int(config.get("MAX_BODY_BYTES") or 1_048_576),
+        # a config without it (tests, scripts) follows the environment, as AMQP_SSL does
+        queue_type=queue_type(config.get("QUEUE_TYPE") or os.environ.get("QUEUE_TYPE")),
         extra=dict(config),
     )
 

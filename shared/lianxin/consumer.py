@@ -18,6 +18,14 @@ events one by one, so only the poison event is dead-lettered and the rest
 of the batch still applies. Nothing is acked before its effect or its
 dead letter is durable, so a crash means redelivery, never loss; handlers
 are idempotent, so redelivery means no second effect.
+
+A message that kills its consumer (the process dies, or its connection, in
+the handler) is never settled at all. A quorum queue counts such deliveries
+(`x-delivery-count`) and dead-letters the message at its limit
+(topology.DELIVERY_LIMIT), without a reason of ours. So a message redelivered
+that often is suspect: from half the limit on it is handled alone, after the
+rest of its batch is settled, and at the limit it is rejected here, with its
+reason recorded, before the broker would park it silently (see `parts`).
 """
 from __future__ import annotations
 
@@ -47,6 +55,7 @@ log = logging.getLogger("lianxin.consumer")
 
 OK, DUPLICATE, RETRY, REJECT = "ok", "duplicate", "retry", "reject"
 ATTEMPT_HEADER = "x-lianxin-attempt"
+DELIVERY_COUNT_HEADER = "x-delivery-count"  # set by quorum queues: earlier deliveries never settled
 TRANSIENT = (TransientError, ConnectionFailure, socket.timeout, ConnectionError)
 BROKER_ERRORS = (OSError, ConnectionError, amqp.exceptions.AMQPError, socket.timeout,
                  kombu.exceptions.OperationalError)
@@ -117,6 +126,23 @@ class Delivery:
         except (TypeError, ValueError):
             return 0
 
+    @property
+    def delivery_count(self) -> int:
+        """Earlier deliveries of this message that were never settled (0 on a classic queue)."""
+        try:
+            return int(self.headers.get(DELIVERY_COUNT_HEADER, 0))
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def suspect(self) -> bool:
+        """Unsettled so often (far more than a few lost connections) that it may be what kills its consumer."""
+        return self.delivery_count >= topology.DELIVERY_LIMIT // 2
+
+    @property
+    def over_limit(self) -> bool:
+        return self.delivery_count >= topology.DELIVERY_LIMIT
+
 
 def validator_for(subscription: topology.Subscription) -> Callable[[bytes], Event]:
     return CATALOG.validate_intake if subscription.intake else CATALOG.validate
@@ -128,9 +154,10 @@ class BatchConsumer:
                  batch_size: int = 500, batch_wait: float = 0.0005, batch_max_delay: float = 0.004,
                  prefetch: int | None = None,
                  transient_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
-                 validate: Callable[[bytes], Event] | None = None, ssl=None):
+                 validate: Callable[[bytes], Event] | None = None, ssl=None, queue_type: str | None = None):
         self.amqp_uri = amqp_uri
         self.ssl = ssl  # kombu's ssl=; None: from AMQP_SSL (broker_ssl)
+        self.queue_type = queue_type  # QUEUE_TYPE (topology.declare); None: from the environment
         self.sub = subscription
         self.handler = handler
         self.record_rejections = record_rejections
@@ -186,7 +213,7 @@ class BatchConsumer:
         conn = broker_ssl.connection(self.amqp_uri, self.ssl, heartbeat=self.HEARTBEAT)
         conn.ensure_connection(max_retries=1)
         channel = conn.channel()
-        topology.ensure(channel, conn.userid)
+        topology.ensure(channel, conn.userid, self.queue_type)
         channel.basic_qos(0, self.prefetch, False)
         channel.basic_consume(self.sub.queue, callback=self._on_message)
         self._conn, self._channel = conn, channel
@@ -235,9 +262,34 @@ class BatchConsumer:
                 except socket.timeout:
                     break
             batch, self._buffer = self._buffer, []
-            if batch:
-                self.process(batch)
-                self._channel.basic_ack(max(d.tag for d in batch), multiple=True)
+            parts = self.parts(batch) if batch else []
+            for part in parts:
+                self.process(part)
+                if len(parts) == 1:
+                    self._channel.basic_ack(max(d.tag for d in part), multiple=True)
+                else:  # rare: tags of the parts interleave
+                    for d in part:
+                        self._channel.basic_ack(d.tag)
+
+    @staticmethod
+    def parts(batch: list[Delivery]) -> list[list[Delivery]]:
+        """The batch as it is processed and acked: in one part, except that a
+        suspect delivery goes alone, after the others are settled, so a message
+        that kills its consumer takes no other message down with it again.
+
+        The good messages that died with a poison one in every batch so far are
+        suspects too, redelivered with it in the same order. Each is acked as
+        soon as it is handled, so those before the poison one are settled when
+        it kills the consumer again; the order flips at every redelivery (by the
+        highest count, the poison one's), so next time those that came after it
+        go first. Only the poison one reaches the limit."""
+        alone = [d for d in batch if d.suspect]
+        if not alone:
+            return [batch]
+        if max(d.delivery_count for d in alone) % 2:
+            alone.reverse()
+        rest = [d for d in batch if not d.suspect]
+        return ([rest] if rest else []) + [[d] for d in alone]
 
     # -- one batch --------------------------------------------------------------
     def process(self, batch: list[Delivery]) -> None:
@@ -246,7 +298,11 @@ class BatchConsumer:
         for d in batch:
             try:
                 d.event = self.validate(d.body)
-                valid.append(d)
+                if d.over_limit:
+                    d.result = Result.reject(f"delivered {d.delivery_count} times without being settled "
+                                             f"(a consumer died handling it each time)")
+                else:
+                    valid.append(d)
             except InvalidEvent as exc:
                 d.result = Result.reject(exc.detail, exc.errors)
             except Exception as exc:  # noqa: BLE001 - nothing off the wire may stall the queue
@@ -322,6 +378,8 @@ class BatchConsumer:
 
     def _republish(self, d: Delivery, exchange: str, routing_key: str, extra: dict) -> Outgoing:
         headers = dict(d.headers)
+        # The queue that delivered it counted its deliveries; elsewhere the count means nothing.
+        headers.pop(DELIVERY_COUNT_HEADER, None)
         headers.update(extra)
         headers.setdefault("x-lianxin-routing-key", d.routing_key)
         return Outgoing(exchange, routing_key, d.body, self._message_id(d), headers)

@@ -47,9 +47,11 @@ class ConfirmPublisher:
     COALESCE = 200  # messages written with one sendall (amqp_writes)
 
     def __init__(self, amqp_uri: str, window: int = 1000, confirm_timeout: float = 15.0,
-                 declare_topology: bool = True, connect_retries: int | None = 3, ssl=None):
+                 declare_topology: bool = True, connect_retries: int | None = 3, ssl=None,
+                 queue_type: str | None = None):
         self.amqp_uri = amqp_uri
         self.ssl = ssl  # kombu's ssl=; None: from AMQP_SSL (broker_ssl)
+        self.queue_type = queue_type  # QUEUE_TYPE of the topology it declares; None: from the environment
         self.window = window
         self.confirm_timeout = confirm_timeout
         self.declare_topology = declare_topology
@@ -76,7 +78,7 @@ class ConfirmPublisher:
                                interval_step=0.5, interval_max=2)
         channel = conn.channel()
         if self.declare_topology:
-            topology.ensure(channel, conn.userid)
+            topology.ensure(channel, conn.userid, self.queue_type)
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)

@@ -13,15 +13,24 @@ it passively (`ensure`): in a deployment the topology is the broker's.
   lianxin.intake.unrouted (fanout) -> intake.unrouted   (rejected by reporting)
   lianxin.retry   (direct)  -> <queue>.retry.<seconds>  TTL, then back to <queue>
   lianxin.dlx     (direct)  -> <queue>.dead             parked with a reason
+
+Queues are quorum queues where the broker supports them (QUEUE_TYPE=auto:
+RabbitMQ >= 3.10), with a delivery limit on consumer queues, so a message
+that kills its consumer every time ends in <queue>.dead instead of looping;
+classic queues otherwise (QUEUE_TYPE=classic, or an older broker). A queue
+that already exists as the other type is used as it is, with a warning.
 """
 from __future__ import annotations
 
 import logging
+import os
+import re
 from dataclasses import dataclass, field
 
 import amqp
 
 from .catalog import CATALOG
+from .config import queue_type as config_queue_type
 
 log = logging.getLogger("lianxin.topology")
 
@@ -105,32 +114,143 @@ def subscription(queue: str) -> Subscription:
     raise KeyError(f"no subscription declares queue {queue!r}")
 
 
-def queue_arguments(sub: Subscription) -> dict:
-    # Broker-side dead letters (a reject, an expired message) land beside ours.
-    return {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-dead-letter-routing-key": sub.queue}
+# -- queue types ------------------------------------------------------------------
+# Quorum queues (replicated, and they count deliveries) where the broker has
+# what the topology needs of them: message TTL (the retry tiers) and
+# at-least-once dead-lettering came to quorum queues in RabbitMQ 3.10.
+# Classic queues elsewhere, with the arguments they always had.
+QUORUM, CLASSIC, AUTO = "quorum", "classic", "auto"
+QUORUM_SINCE = (3, 10)
+
+# Deliveries of one message that no consumer settled (it was requeued, or its
+# channel or connection closed first) before the broker dead-letters it into
+# <queue>.dead. A connection loss returns every unacked delivery of that
+# consumer at once (up to its prefetch), so a handful of broker restarts or
+# network cuts must stay far below it; a poison message that kills its
+# consumer each time must still stop looping. 20 does both (and is RabbitMQ
+# 4's own default). lianxin.consumer isolates and then rejects a message
+# nearing it, so the reason is recorded (see BatchConsumer.parts).
+DELIVERY_LIMIT = 20
+
+_warned: set[str] = set()   # queues already reported as kept with another type (one warning each)
 
 
-def declare(channel) -> None:
-    """Declare everything on a py-amqp channel. Idempotent."""
+def broker_version(channel) -> tuple[int, ...] | None:
+    """The broker's version from its connection.start properties, e.g. (3, 10, 8)."""
+    props = getattr(channel.connection, "server_properties", None) or {}
+    raw = props.get("version")
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "replace")
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(raw or ""))
+    return tuple(int(g) for g in match.groups() if g is not None) if match else None
+
+
+def queue_type_for(setting: str | None, version: tuple[int, ...] | None) -> str:
+    """QUEUE_TYPE (auto | quorum | classic) against the broker's version; an
+    unknown version is taken as too old (classic always works)."""
+    setting = config_queue_type(setting)
+    if setting != AUTO:
+        return setting
+    return QUORUM if version is not None and version[:2] >= QUORUM_SINCE else CLASSIC
+
+
+def resolve_queue_type(channel, setting: str | None = None) -> str:
+    """The queue type to declare on this channel's broker; `setting` None: QUEUE_TYPE from the environment."""
+    if setting is None:
+        setting = os.environ.get("QUEUE_TYPE")
+    return queue_type_for(setting, broker_version(channel))
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    arguments: dict
+    bindings: tuple[tuple[str, str], ...]   # (exchange, routing key)
+
+
+def queues(queue_type: str = QUORUM) -> list[Queue]:
+    """Every queue of the topology with its arguments for `queue_type` and its bindings."""
+    quorum = queue_type == QUORUM
+    kind = {"x-queue-type": QUORUM} if quorum else {}
+    # Dead-lettering from a quorum queue is at-most-once unless asked otherwise;
+    # at-least-once (which needs reject-publish overflow) keeps the message in
+    # its queue until the target queue has it, so neither an expired retry nor
+    # a message over the delivery limit can be lost on the way.
+    safe_dead_letters = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"} if quorum else {}
+    found = []
+    for sub in SUBSCRIPTIONS:
+        found.append(Queue(sub.queue, {
+            **kind,
+            **({"x-delivery-limit": DELIVERY_LIMIT} if quorum else {}),
+            # Broker-side dead letters (a reject, an expired message, the delivery limit) land beside ours.
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-dead-letter-routing-key": sub.queue,
+            **safe_dead_letters,
+        }, tuple((sub.exchange, key) for key in sub.routing_keys)))
+        found.append(Queue(sub.dead_letter_queue, dict(kind), ((DEAD_LETTER_EXCHANGE, sub.queue),)))
+        for delay in RETRY_DELAYS:
+            name = sub.retry_queue(delay)
+            found.append(Queue(name, {
+                **kind, "x-message-ttl": delay * 1000,
+                # Expired retries go back to the consumer's own queue.
+                "x-dead-letter-exchange": "", "x-dead-letter-routing-key": sub.queue,
+                **safe_dead_letters,
+            }, ((RETRY_EXCHANGE, name),)))
+    return found
+
+
+def declare(channel, queue_type: str | None = None) -> list[str]:
+    """Declare everything on a py-amqp channel. Idempotent.
+
+    `queue_type`: auto | quorum | classic (None: QUEUE_TYPE, else auto). A
+    queue that exists with other arguments (the other type, another delivery
+    limit) is kept as it is, with a warning: the broker cannot change a
+    queue's type in place, and a service that stopped here would be worse
+    than one consuming its old classic queue. Returns the queues kept so.
+    Such a refusal closes `channel`: pass a scratch one (as `ensure` does).
+    """
+    kind = resolve_queue_type(channel, queue_type)
+    other = CLASSIC if kind == QUORUM else QUORUM
+    conn, opened = channel.connection, []
+
+    def fresh():  # the broker closes a channel on a refused declare
+        opened.append(conn.channel())
+        return opened[-1]
+
     for ex in EXCHANGES:
         channel.exchange_declare(ex.name, ex.type, durable=True, auto_delete=False,
                                  arguments=ex.arguments or None)
-    for sub in SUBSCRIPTIONS:
-        channel.queue_declare(sub.queue, durable=True, auto_delete=False,
-                              arguments=queue_arguments(sub))
-        for key in sub.routing_keys:
-            channel.queue_bind(sub.queue, sub.exchange, key)
-        channel.queue_declare(sub.dead_letter_queue, durable=True, auto_delete=False)
-        channel.queue_bind(sub.dead_letter_queue, DEAD_LETTER_EXCHANGE, sub.queue)
-        for delay in RETRY_DELAYS:
-            name = sub.retry_queue(delay)
-            channel.queue_declare(name, durable=True, auto_delete=False, arguments={
-                "x-message-ttl": delay * 1000,
-                # Expired retries go back to the consumer's own queue.
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": sub.queue,
-            })
-            channel.queue_bind(name, RETRY_EXCHANGE, name)
+    kept, said = {}, None
+    as_other = {q.name: q.arguments for q in queues(other)}
+    for queue in queues(kind):
+        try:
+            channel.queue_declare(queue.name, durable=True, auto_delete=False, arguments=queue.arguments)
+        except amqp.exceptions.PreconditionFailed as exc:
+            said, channel = said or str(exc), fresh()
+            try:  # the broker names only the first argument that differs: is it simply the other type?
+                channel.queue_declare(queue.name, durable=True, auto_delete=False, arguments=as_other[queue.name])
+                kept[queue.name] = f"a {other} queue"
+            except amqp.exceptions.PreconditionFailed:
+                channel = fresh()
+                kept[queue.name] = "other arguments"
+        for exchange, key in queue.bindings:
+            channel.queue_bind(queue.name, exchange, key)
+    for scratch in opened:
+        _close(scratch)
+    _warn_kept(kept, kind, said)
+    return list(kept)
+
+
+def _warn_kept(kept: dict[str, str], kind: str, said: str | None) -> None:
+    new = {name: found for name, found in kept.items() if name not in _warned}
+    if not new:
+        return
+    _warned.update(new)
+    found = " and ".join(sorted(set(new.values())))
+    log.warning(
+        "%d queue(s) of the topology exist as %s, not as the %s queues this process declares, and are "
+        "used as they are: %s (the broker: %s). To migrate: stop the services, let these queues drain "
+        "(or move their messages away), delete them and start again; or deploy on a new vhost. See "
+        "docs/operations.md", len(new), found, kind, ", ".join(new), said)
 
 
 class TopologyMissing(RuntimeError):
@@ -144,10 +264,7 @@ def missing(channel) -> list[str]:
     conn = channel.connection
     probe = conn.channel()
     absent = []
-    names = [("exchange", ex.name) for ex in EXCHANGES]
-    for sub in SUBSCRIPTIONS:
-        names += [("queue", sub.queue), ("queue", sub.dead_letter_queue)]
-        names += [("queue", sub.retry_queue(d)) for d in RETRY_DELAYS]
+    names = [("exchange", ex.name) for ex in EXCHANGES] + [("queue", q.name) for q in queues()]
     for kind, name in names:
         try:
             if kind == "exchange":
@@ -168,11 +285,11 @@ def _close(channel) -> None:
         pass
 
 
-def ensure(channel, user: str | None) -> None:
+def ensure(channel, user: str | None, queue_type: str | None = None) -> None:
     """Make sure the whole topology exists before anything is published.
 
     An account that may declare it (broker_accounts.may_declare_topology)
-    declares it, idempotently, as `declare` does. A service's own account
+    declares it, idempotently, as `declare` does (with `queue_type`). A service's own account
     may not: it checks every exchange and queue passively and refuses to go
     on (TopologyMissing) when one is absent, rather than publish into a
     broker where events would be dropped (DESIGN.md rule 3).
@@ -182,7 +299,7 @@ def ensure(channel, user: str | None) -> None:
     if may_declare_topology(user):
         scratch = channel.connection.channel()
         try:
-            declare(scratch)
+            declare(scratch, queue_type)
         except amqp.exceptions.AccessRefused:  # the broker closed `scratch`
             log.info("broker user %r may not declare the topology; checking it instead", user)
         else:
@@ -209,28 +326,17 @@ def backlog(channel) -> dict[str, int]:
     return depths
 
 
-def definitions(vhost: str = "/") -> dict:
-    """The topology as a RabbitMQ definitions document (deploy/rabbitmq)."""
-    exchanges, queues, bindings = [], [], []
-    for ex in EXCHANGES:
-        exchanges.append({"name": ex.name, "vhost": vhost, "type": ex.type, "durable": True,
-                          "auto_delete": False, "internal": False, "arguments": ex.arguments})
-    for sub in SUBSCRIPTIONS:
-        queues.append({"name": sub.queue, "vhost": vhost, "durable": True, "auto_delete": False,
-                       "arguments": queue_arguments(sub)})
-        bindings += [{"source": sub.exchange, "vhost": vhost, "destination": sub.queue,
-                      "destination_type": "queue", "routing_key": key, "arguments": {}}
-                     for key in sub.routing_keys]
-        queues.append({"name": sub.dead_letter_queue, "vhost": vhost, "durable": True,
-                       "auto_delete": False, "arguments": {}})
-        bindings.append({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost,
-                         "destination": sub.dead_letter_queue, "destination_type": "queue",
-                         "routing_key": sub.queue, "arguments": {}})
-        for delay in RETRY_DELAYS:
-            name = sub.retry_queue(delay)
-            queues.append({"name": name, "vhost": vhost, "durable": True, "auto_delete": False,
-                           "arguments": {"x-message-ttl": delay * 1000, "x-dead-letter-exchange": "",
-                                         "x-dead-letter-routing-key": sub.queue}})
-            bindings.append({"source": RETRY_EXCHANGE, "vhost": vhost, "destination": name,
-                             "destination_type": "queue", "routing_key": name, "arguments": {}})
-    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues, "bindings": bindings}
+def definitions(vhost: str = "/", queue_type: str = QUORUM) -> dict:
+    """The topology as a RabbitMQ definitions document (deploy/rabbitmq). Quorum
+    queues by default: the broker that loads it (docker-compose's) has them."""
+    exchanges = [{"name": ex.name, "vhost": vhost, "type": ex.type, "durable": True,
+                  "auto_delete": False, "internal": False, "arguments": ex.arguments} for ex in EXCHANGES]
+    found = queues(CLASSIC if queue_type == CLASSIC else QUORUM)
+    return {
+        "vhosts": [{"name": vhost}],
+        "exchanges": exchanges,
+        "queues": [{"name": q.name, "vhost": vhost, "durable": True, "auto_delete": False,
+                    "arguments": q.arguments} for q in found],
+        "bindings": [{"source": exchange, "vhost": vhost, "destination": q.name, "destination_type": "queue",
+                      "routing_key": key, "arguments": {}} for q in found for exchange, key in q.bindings],
+    }

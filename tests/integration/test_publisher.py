@@ -5,6 +5,7 @@ from lianxin import topology
 from lianxin.envelope import encode
 from lianxin.publisher import ConfirmPublisher, Outgoing
 from lianxin.catalog import CATALOG
+from tests.support.system import eventually
 
 
 def envelope(i: int) -> dict:
@@ -22,7 +23,8 @@ def test_a_window_of_publishes_is_all_confirmed_and_lands_in_the_queue(vhost):
         publisher.close()
     assert sorted(result.confirmed) == sorted(e["event_id"] for e in envs)
     assert result.failed == {}
-    assert vhost.queue_depths()["reporting.events"] == 500
+    # eventually: rabbitmqctl's count of a quorum queue is refreshed every few seconds
+    eventually(lambda: vhost.queue_depths()["reporting.events"] == 500, message="500 in reporting.events")
 
 
 def test_an_unroutable_publish_is_reported_not_dropped(vhost):
@@ -54,4 +56,5 @@ def test_the_topology_exists_before_anything_consumes(vhost):
         assert sub.queue in depths and sub.dead_letter_queue in depths
         for delay in topology.RETRY_DELAYS:
             assert sub.retry_queue(delay) in depths
-    assert depths["reporting.events"] == 1
+    # eventually: rabbitmqctl's count of a quorum queue is refreshed every few seconds
+    eventually(lambda: vhost.queue_depths()["reporting.events"] == 1, message="1 in reporting.events")

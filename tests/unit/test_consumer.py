@@ -257,3 +257,162 @@ def test_delivery_attempt_defaults_to_zero_for_missing_or_garbled_header():
     assert delivery(1).attempt == 0
     assert delivery(1, headers={"x-lianxin-attempt": "junk"}).attempt == 0
     assert delivery(1, headers={"x-lianxin-attempt": 2}).attempt == 2
+
+
+# -- deliveries a quorum queue counted (x-delivery-count) ---------------------------------------
+
+LIMIT = topology.DELIVERY_LIMIT
+SUSPECT = LIMIT // 2        # even (LIMIT is 20)
+
+
+def counted(tag, count):
+    return delivery(tag, headers={"x-delivery-count": count})
+
+
+def tags(parts):
+    return [[d.tag for d in part] for part in parts]
+
+
+def test_delivery_count_defaults_to_zero_for_missing_or_garbled_header():
+    assert delivery(1).delivery_count == 0 and not delivery(1).suspect
+    assert delivery(1, headers={"x-delivery-count": "junk"}).delivery_count == 0
+    assert counted(1, SUSPECT - 1).delivery_count == SUSPECT - 1 and not counted(1, SUSPECT - 1).suspect
+    assert counted(1, SUSPECT).suspect and not counted(1, LIMIT - 1).over_limit
+    assert counted(1, LIMIT).over_limit and counted(1, LIMIT + 3).over_limit
+
+
+def test_suspect_deliveries_are_processed_alone_after_the_rest():
+    batch = [delivery(1), counted(2, SUSPECT), counted(3, 1), counted(4, SUSPECT)]
+    assert tags(BatchConsumer.parts(batch)) == [[1, 3], [2], [4]]
+    ordinary = [counted(5, 3), delivery(6)]
+    assert BatchConsumer.parts(ordinary) == [ordinary]
+    assert tags(BatchConsumer.parts([counted(7, LIMIT)])) == [[7]]
+
+
+def test_the_order_of_suspects_flips_with_each_redelivery():
+    # a poison message (tag 2) died with 1 and 3 in every batch so far
+    assert tags(BatchConsumer.parts([counted(t, SUSPECT) for t in (1, 2, 3)])) == [[1], [2], [3]]
+    # 1 was settled, 2 killed the consumer again: now 3 goes before it
+    assert tags(BatchConsumer.parts([counted(t, SUSPECT + 1) for t in (2, 3)])) == [[3], [2]]
+    # a fresher suspect does not decide the order: the highest count does
+    assert tags(BatchConsumer.parts([counted(4, SUSPECT), counted(5, SUSPECT + 1)])) == [[5], [4]]
+
+
+def test_a_delivery_at_the_limit_is_rejected_with_its_reason_without_reaching_the_handler():
+    handler = Handler()
+    consumer, rejections, _ = consumer_for(handler)
+    batch = [counted(1, LIMIT), counted(2, LIMIT - 1)]
+    consumer.process(batch)     # (its parts would never hold both: process takes what it is given)
+
+    assert outcomes(batch) == ["reject", "ok"]
+    assert handler.calls == [[json.loads(batch[1].body)["event_id"]]]
+    reason = f"delivered {LIMIT} times without being settled (a consumer died handling it each time)"
+    [out] = consumer.publisher.published
+    assert (out.exchange, out.routing_key) == ("lianxin.dlx", "reporting.events")
+    assert out.headers["x-lianxin-reason"] == reason
+    assert "x-delivery-count" not in out.headers     # the broker's count, meaningless once it left the queue
+    [rejection] = rejections
+    assert rejection["reason"] == reason
+    assert rejection["event_id"] == json.loads(batch[0].body)["event_id"]
+    assert rejection["event_type"] == "org_unit_created"
+
+
+def test_a_retried_delivery_does_not_carry_its_delivery_count_to_the_retry_tier():
+    consumer, _, _ = consumer_for(Handler(lambda events: [Result.retry("not yet")] * len(events)))
+    consumer.process([counted(1, 5)])
+    [out] = consumer.publisher.published
+    assert out.routing_key == "reporting.events.retry.1s" and "x-delivery-count" not in out.headers
+
+
+class FakeMessage:
+    def __init__(self, d):
+        self.delivery_tag, self.body = d.tag, d.body
+        self.properties = {"application_headers": d.headers}
+        self.delivery_info = {"routing_key": d.routing_key, "redelivered": True}
+
+
+class FakeConnection:
+    """Hands the consumer one batch of deliveries, then stops it."""
+
+    def __init__(self, consumer, deliveries):
+        self.consumer, self.deliveries = consumer, deliveries
+
+    def heartbeat_check(self):
+        pass
+
+    def drain_events(self, timeout):
+        if self.deliveries:
+            for d in self.deliveries:
+                self.consumer._on_message(FakeMessage(d))
+            self.deliveries = []
+            return
+        self.consumer.stop()
+        raise socket.timeout()
+
+
+class FakeChannel:
+    def __init__(self, handler):
+        self.handler, self.acks = handler, []
+
+    def basic_ack(self, tag, multiple=False):
+        # what the handler had seen when the ack was sent
+        self.acks.append((tag, multiple, len(self.handler.calls)))
+
+
+def test_the_rest_of_a_batch_is_acked_before_a_suspect_delivery_is_handled():
+    handler = Handler()
+    consumer, rejections, _ = consumer_for(handler)
+    consumer._conn = FakeConnection(consumer, [delivery(1), counted(2, SUSPECT), delivery(3), counted(4, LIMIT)])
+    consumer._channel = FakeChannel(handler)
+    consumer._running = True
+    consumer._loop()
+
+    assert [len(c) for c in handler.calls] == [2, 1]          # tags 1 and 3 together, then tag 2 alone
+    # 1 and 3 acked one by one before tag 2 reached the handler; 4 rejected unhandled
+    assert consumer._channel.acks == [(1, False, 1), (3, False, 1), (2, False, 2), (4, False, 2)]
+    assert [r["reason"].split(" (")[0] for r in rejections] == [f"delivered {LIMIT} times without being settled"]
+
+
+def test_a_poison_message_kills_only_itself_once_it_is_suspect():
+    """Simulated redeliveries: the consumer dies whenever the handler sees the
+    poison event; every unacked delivery comes back counted once more."""
+    batch = [delivery(i) for i in range(4)]
+    poison = json.loads(batch[2].body)["event_id"]
+    applied = []
+
+    class Died(Exception):
+        pass
+
+    def answer(events):
+        if any(e.event_id == poison for e in events):
+            raise Died()
+        applied.extend(e.event_id for e in events)
+        return [Result.ok()] * len(events)
+
+    consumer, rejections, _ = consumer_for(Handler(answer))
+    consumer._handle = lambda events: answer(events)       # no isolation by exception: the process just dies
+    pending, deaths = list(batch), 0
+    while pending:
+        acked = set()
+        try:
+            for part in consumer.parts(pending):
+                consumer.process(part)
+                acked.update(d.tag for d in part)
+        except Died:
+            deaths += 1
+        pending = [Delivery(d.tag, d.body, {"x-delivery-count": d.delivery_count + 1}, d.routing_key, True)
+                   for d in pending if d.tag not in acked]
+    assert deaths == LIMIT                                  # it died once per delivery of the poison event
+    assert sorted(applied) == sorted(json.loads(d.body)["event_id"] for i, d in enumerate(batch) if i != 2)
+    assert [r["event_id"] for r in rejections] == [poison]
+
+
+def test_an_ordinary_batch_is_still_acked_at_once():
+    handler = Handler()
+    consumer, _, _ = consumer_for(handler)
+    consumer._conn = FakeConnection(consumer, [delivery(1), counted(2, 3), delivery(3)])
+    consumer._channel = FakeChannel(handler)
+    consumer._running = True
+    consumer._loop()
+    assert [len(c) for c in handler.calls] == [3]
+    assert consumer._channel.acks == [(3, True, 1)]
