@@ -3,6 +3,12 @@
 Every handler validates its input at the edge (so a bad body is a 400
 naming every field, with no RPC made), forwards the body to the owning
 service, and turns the service's reply into JSON or problem+json.
+
+While the broker is down (BrokerWatch, and any RPC publish that fails for
+want of a connection) nothing waits for nameko's publish retries: a write
+that has an intake form is queued in the gateway's outbox and answered 202
+(services/gateway/outage.py), every other request that needs a service gets
+503 with Retry-After, and /readyz says so at once.
 """
 from __future__ import annotations
 
@@ -13,13 +19,15 @@ from datetime import datetime, timedelta, timezone
 
 import amqp
 import eventlet
+import eventlet.event
+import kombu.exceptions
 from nameko.exceptions import UnknownService
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
-from lianxin import broker_ssl, metrics
+from lianxin import metrics
 from lianxin.commands import load
 from lianxin.config import from_nameko_config
 from lianxin.access import Forbidden
@@ -27,8 +35,10 @@ from lianxin.errors import LianxinError, NotFound, TransientError
 from lianxin.nameko import MetricsEndpoint, StoreProvider, http
 from lianxin.replies import unwrap
 
-from . import guard, openapi, security
+from . import guard, openapi, outage, security
+from .broker_watch import BrokerWatch
 from .http import internal_error_response, json_response, problem_response, read_json
+from .outage import RETRY_AFTER, BrokerUnavailable
 from .routes import BASE
 from .schemas import AuditQuery, IssueKey
 from .store import GatewayStore
@@ -49,7 +59,11 @@ class ServiceUnavailable(TransientError):
 
 # request.environ keys: what the guard read and narrowed, for the handler.
 BODY, QUERY, UNMASKED, PRINCIPAL = "lianxin.body", "lianxin.query", "lianxin.unmasked", "lianxin.principal"
+ROUTE, PATH = "lianxin.route", "lianxin.path"      # "POST /api/v1/members/{id}/stage-changes"; path parameters
 RPC_TIMEOUT = 10.0
+HEALTH_TIMEOUT = 3.0
+# A publish that failed for want of a connection: the request was not sent.
+CONNECTION_ERRORS = (OSError, kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError)
 SUMMARY_QUERY = AsOfQuery()
 REPORT_QUERY = ReportQuery()
 SNAPSHOTS_QUERY = SnapshotsQuery()
@@ -75,6 +89,7 @@ def endpoint(route: str):
         def handler(self, request, *args, **kwargs):
             started = time.perf_counter()
             principal = None
+            request.environ[ROUTE], request.environ[PATH] = f"{request.method} {route}", kwargs
             try:
                 if rule.family is None:
                     response = fn(self, request, *args, **kwargs)
@@ -85,6 +100,8 @@ def endpoint(route: str):
                         self._audit_after(principal, request, route, response, kwargs)
             except LianxinError as exc:
                 response = problem_response(exc)
+                if isinstance(exc, BrokerUnavailable):
+                    response.headers["Retry-After"] = str(RETRY_AFTER)
                 principal = request.environ.get(PRINCIPAL)      # known even if refused later
                 if exc.status in (401, 403):
                     metrics.ACCESS_REFUSED.labels(exc.status).inc()
@@ -108,19 +125,6 @@ def endpoint(route: str):
     return wrap
 
 
-def call(proxy_method, *args):
-    """An RPC with a deadline, so a service that is down gives 503, not a hang."""
-    with eventlet.Timeout(RPC_TIMEOUT):
-        return proxy_method(*args)
-
-
-def forward(proxy_method, *args) -> Response:
-    status, body = unwrap(call(proxy_method, *args))
-    if status == 204:
-        return Response(status=204)
-    return json_response(body, status)
-
-
 class GatewayService:
     name = "gateway"
     membership = RpcProxy("membership")
@@ -130,7 +134,8 @@ class GatewayService:
     reporting = RpcProxy("reporting")
     config = Config()
     metrics_endpoint = MetricsEndpoint()
-    store = StoreProvider(GatewayStore)      # API keys and the audit log
+    store = StoreProvider(GatewayStore)      # API keys, the audit log, writes queued in an outage
+    broker = BrokerWatch()                   # up or down, kept current (outage.BrokerState)
 
     @property
     def settings(self):
@@ -153,12 +158,70 @@ class GatewayService:
         return principal
 
     def _ask(self, service: str, method: str, *args):
+        """A fact for the guard. While the broker is down a fact from a service
+        cannot be had: _call raises BrokerUnavailable, so the request is refused
+        with 503, never let through unchecked. Only what needs no fact still
+        passes: a key whose scope is the whole tree (check_scope asks nothing),
+        a request that names no unit, API keys (the gateway's own store)."""
         if service == "gateway":
             found = self.store.get_key(*args)
             if found is None:
                 raise NotFound(f"API key {args[0]!r} does not exist")
             return security.key_view(found)
-        return unwrap(call(getattr(getattr(self, service), method), *args))[1]
+        return unwrap(self._call(getattr(getattr(self, service), method), *args))[1]
+
+    # -- RPC, aware of the broker ---------------------------------------------------------
+    def _call(self, proxy_method, *args, timeout: float = RPC_TIMEOUT):
+        """An RPC with a deadline, so a service that is down gives 503, not a hang;
+        refused at once (BrokerUnavailable) while the broker is down."""
+        with eventlet.Timeout(timeout):
+            reply = self._send(proxy_method, *args)
+            return reply.result()
+
+    def _send(self, proxy_method, *args):
+        """Publish an RPC request; BrokerUnavailable if it was not sent because the
+        broker is down: it is down already, the publish fails for want of a
+        connection, or the watcher sees it go down while nameko retries the publish
+        (the publish is then left to finish or fail by itself: a create carries its
+        id, so a request that still goes out and a queued write are applied once)."""
+        if not self.broker.up:
+            raise BrokerUnavailable()
+        done = eventlet.event.Event()
+
+        def publish():
+            try:
+                reply = proxy_method.call_async(*args)
+                if not done.ready():
+                    done.send(("sent", reply))
+            except CONNECTION_ERRORS as exc:
+                if self.broker.mark_down(f"{type(exc).__name__}: {exc}"):
+                    log.warning("RPC %s not sent: %s; the broker is taken as down until it answers again",
+                                proxy_method, self.broker.reason)
+                if not done.ready():
+                    done.send(("down", str(exc)))
+            except Exception as exc:  # noqa: BLE001 - raised in the caller's thread
+                if not done.ready():
+                    done.send(("error", exc))
+                else:
+                    log.warning("RPC %s failed after the broker went down: %s", proxy_method, exc)
+
+        self.broker.until_down(done)
+        try:
+            eventlet.spawn_n(publish)
+            outcome, value = done.wait()
+        finally:
+            self.broker.forget(done)
+        if outcome == "sent":
+            return value
+        if outcome == "down":
+            raise BrokerUnavailable()
+        raise value
+
+    def _forward(self, proxy_method, *args) -> Response:
+        status, body = unwrap(self._call(proxy_method, *args))
+        if status == 204:
+            return Response(status=204)
+        return json_response(body, status)
 
     def _audit(self, principal, action: str, request, route: str, status: int, path: dict,
                result_id: str | None = None) -> None:
@@ -180,7 +243,7 @@ class GatewayService:
                 self._audit(principal, "unmasked_read", request, route, 200, path)
             return
         result_id = None
-        if response.status_code in (200, 201) and response.mimetype == "application/json":
+        if response.status_code in (200, 201, 202) and response.mimetype == "application/json":
             import json
             try:
                 found = json.loads(response.get_data())
@@ -203,12 +266,17 @@ class GatewayService:
     @http("GET", "/readyz")
     @endpoint("/readyz")
     def readyz(self, request):
-        checks = {"broker": _broker_reachable(self.settings.amqp_uri, self.config),
-                  "gateway": {"store": self.store.ping()}}
+        # The broker as the watcher last saw it (at most ~1 s old): while it is
+        # down the services cannot be asked, so they are not (no RPC waits).
+        checks = {"broker": self.broker.up, "gateway": {"store": self.store.ping()}}
         for name in BACKENDS:
+            if not self.broker.up:
+                checks[name] = {"error": "unreachable: broker down"}
+                continue
             try:
-                with eventlet.Timeout(3):
-                    checks[name] = getattr(self, name).health()
+                checks[name] = self._call(getattr(self, name).health, timeout=HEALTH_TIMEOUT)
+            except BrokerUnavailable:
+                checks[name] = {"error": "unreachable: broker down"}
             except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - reported, not raised
                 checks[name] = {"error": type(exc).__name__}
         ready = checks["broker"] and checks["gateway"]["store"] and all(isinstance(checks[n], dict) and checks[n].get("store")
@@ -272,17 +340,38 @@ class GatewayService:
 
     # -- membership -------------------------------------------------------------------
     def _command(self, request, command: str, *path_args, service: str = "membership") -> Response:
-        """Validate the body at the edge (400 naming every field), then forward it."""
+        """Validate the body at the edge (400 naming every field), then forward it;
+        while the broker is down, queue it if it has an intake form (202), else 503."""
         body = request.environ.get(BODY)
         if body is None:
             body = read_json(request, self.settings.max_body_bytes)
         load(COMMANDS[service][command], body)
-        return forward(getattr(getattr(self, service), command), *path_args, body)
+        queueable = outage.queueable(*request.environ[ROUTE].split(" ", 1))
+        if queueable is None:
+            return self._forward(getattr(getattr(self, service), command), *path_args, body)
+        body = queueable.with_id(body)      # the same entity whichever way the write goes
+        try:
+            return self._forward(getattr(getattr(self, service), command), *path_args, body)
+        except BrokerUnavailable:           # the request was not sent
+            return self._queue(request, queueable, body)
+
+    def _queue(self, request, queueable: outage.QueueableRoute, body: dict) -> Response:
+        """The write as an intake envelope in the gateway's outbox: 202, published when the broker is back."""
+        path = request.environ.get(PATH) or {}
+        envelope, entity_id = queueable.envelope(body, path)       # 400 if the catalog refuses it
+        principal = request.environ.get(PRINCIPAL)
+        self.store.queue_write(envelope, queueable.route, entity_id, principal.key_id if principal else None)
+        metrics.HTTP_WRITES_QUEUED.labels(queueable.route).inc()
+        log.warning("%s queued while the broker is down: %s %s (event %s)", queueable.route,
+                    envelope["event_type"], entity_id, envelope["event_id"])
+        location = queueable.location(path, entity_id)
+        return json_response(queueable.answer(envelope, entity_id), 202,
+                             {"Location": location} if location else None)
 
     def _query(self, request, service: str, method: str, query_schema, *path_args) -> Response:
         query = self._args(request)
         load(query_schema, query)
-        return forward(getattr(getattr(self, service), method), *path_args, query)
+        return self._forward(getattr(getattr(self, service), method), *path_args, query)
 
     @http("POST", f"{BASE}/org-units")
     @endpoint(f"{BASE}/org-units")
@@ -292,17 +381,17 @@ class GatewayService:
     @http("GET", f"{BASE}/org-units/<unit_id>")
     @endpoint(f"{BASE}/org-units/{{id}}")
     def get_org_unit(self, request, unit_id):
-        return forward(self.membership.get_org_unit, unit_id)
+        return self._forward(self.membership.get_org_unit, unit_id)
 
     @http("DELETE", f"{BASE}/org-units/<unit_id>")
     @endpoint(f"{BASE}/org-units/{{id}}")
     def delete_org_unit(self, request, unit_id):
-        return forward(self.membership.delete_org_unit, unit_id)
+        return self._forward(self.membership.delete_org_unit, unit_id)
 
     @http("GET", f"{BASE}/org-units/<unit_id>/children")
     @endpoint(f"{BASE}/org-units/{{id}}/children")
     def org_unit_children(self, request, unit_id):
-        return forward(self.membership.org_unit_children, unit_id)
+        return self._forward(self.membership.org_unit_children, unit_id)
 
     @http("POST", f"{BASE}/org-units/<unit_id>/move")
     @endpoint(f"{BASE}/org-units/{{id}}/move")
@@ -317,7 +406,7 @@ class GatewayService:
     @http("GET", f"{BASE}/org-units/<unit_id>/household-links")
     @endpoint(f"{BASE}/org-units/{{id}}/household-links")
     def household_chart(self, request, unit_id):
-        return forward(self.membership.household_chart, unit_id)
+        return self._forward(self.membership.household_chart, unit_id)
 
     @http("POST", f"{BASE}/party-orgs")
     @endpoint(f"{BASE}/party-orgs")
@@ -327,7 +416,7 @@ class GatewayService:
     @http("GET", f"{BASE}/party-orgs/<org_id>")
     @endpoint(f"{BASE}/party-orgs/{{id}}")
     def get_party_org(self, request, org_id):
-        return forward(self.membership.get_party_org, org_id)
+        return self._forward(self.membership.get_party_org, org_id)
 
     @http("POST", f"{BASE}/members")
     @endpoint(f"{BASE}/members")
@@ -337,7 +426,7 @@ class GatewayService:
     @http("GET", f"{BASE}/members/<member_id>")
     @endpoint(f"{BASE}/members/{{id}}")
     def get_member(self, request, member_id):
-        return forward(self.membership.get_member, member_id, bool(request.environ.get(UNMASKED)))
+        return self._forward(self.membership.get_member, member_id, bool(request.environ.get(UNMASKED)))
 
     @http("POST", f"{BASE}/members/<member_id>/stage-changes")
     @endpoint(f"{BASE}/members/{{id}}/stage-changes")
@@ -362,7 +451,7 @@ class GatewayService:
     @http("GET", f"{BASE}/transfers/<transfer_id>")
     @endpoint(f"{BASE}/transfers/{{id}}")
     def get_transfer(self, request, transfer_id):
-        return forward(self.membership.get_transfer, transfer_id)
+        return self._forward(self.membership.get_transfer, transfer_id)
 
     @http("POST", f"{BASE}/transfers/<transfer_id>/receipt")
     @endpoint(f"{BASE}/transfers/{{id}}/receipt")
@@ -388,7 +477,7 @@ class GatewayService:
     @http("GET", f"{BASE}/activities/<activity_id>")
     @endpoint(f"{BASE}/activities/{{id}}")
     def get_activity(self, request, activity_id):
-        return forward(self.activities.get_activity, activity_id)
+        return self._forward(self.activities.get_activity, activity_id)
 
     @http("POST", f"{BASE}/activities/<activity_id>/record")
     @endpoint(f"{BASE}/activities/{{id}}/record")
@@ -428,7 +517,7 @@ class GatewayService:
     @http("GET", f"{BASE}/deeds/<deed_id>")
     @endpoint(f"{BASE}/deeds/{{id}}")
     def get_deed(self, request, deed_id):
-        return forward(self.activities.get_deed, deed_id)
+        return self._forward(self.activities.get_deed, deed_id)
 
     @http("POST", f"{BASE}/deeds/<deed_id>/decision")
     @endpoint(f"{BASE}/deeds/{{id}}/decision")
@@ -448,7 +537,7 @@ class GatewayService:
     @http("GET", f"{BASE}/cases/<case_id>")
     @endpoint(f"{BASE}/cases/{{id}}")
     def get_case(self, request, case_id):
-        return forward(self.activities.get_case, case_id)
+        return self._forward(self.activities.get_case, case_id)
 
     @http("POST", f"{BASE}/cases/<case_id>/start")
     @endpoint(f"{BASE}/cases/{{id}}/start")
@@ -474,7 +563,7 @@ class GatewayService:
     @http("GET", f"{BASE}/checklists/<checklist_id>")
     @endpoint(f"{BASE}/checklists/{{id}}")
     def get_checklist(self, request, checklist_id):
-        return forward(self.inspections.get_checklist, checklist_id)
+        return self._forward(self.inspections.get_checklist, checklist_id)
 
     @http("POST", f"{BASE}/checklists/<checklist_id>/versions")
     @endpoint(f"{BASE}/checklists/{{id}}/versions")
@@ -489,7 +578,7 @@ class GatewayService:
     @http("GET", f"{BASE}/inspection-rounds/<round_id>")
     @endpoint(f"{BASE}/inspection-rounds/{{id}}")
     def get_round(self, request, round_id):
-        return forward(self.inspections.get_round, round_id)
+        return self._forward(self.inspections.get_round, round_id)
 
     @http("POST", f"{BASE}/inspection-rounds/<round_id>/close")
     @endpoint(f"{BASE}/inspection-rounds/{{id}}/close")
@@ -499,12 +588,12 @@ class GatewayService:
     @http("GET", f"{BASE}/inspection-rounds/<round_id>/ranking")
     @endpoint(f"{BASE}/inspection-rounds/{{id}}/ranking")
     def round_ranking(self, request, round_id):
-        return forward(self.inspections.round_ranking, round_id)
+        return self._forward(self.inspections.round_ranking, round_id)
 
     @http("GET", f"{BASE}/inspection-rounds/<round_id>/units/<unit_id>")
     @endpoint(f"{BASE}/inspection-rounds/{{id}}/units/{{unit_id}}")
     def round_unit(self, request, round_id, unit_id):
-        return forward(self.inspections.round_unit, round_id, unit_id)
+        return self._forward(self.inspections.round_unit, round_id, unit_id)
 
     @http("POST", f"{BASE}/inspection-rounds/<round_id>/assessments")
     @endpoint(f"{BASE}/inspection-rounds/{{id}}/assessments")
@@ -519,7 +608,7 @@ class GatewayService:
     @http("GET", f"{BASE}/findings/<finding_id>")
     @endpoint(f"{BASE}/findings/{{id}}")
     def get_finding(self, request, finding_id):
-        return forward(self.inspections.get_finding, finding_id)
+        return self._forward(self.inspections.get_finding, finding_id)
 
     @http("POST", f"{BASE}/findings/<finding_id>/decision")
     @endpoint(f"{BASE}/findings/{{id}}/decision")
@@ -560,7 +649,7 @@ class GatewayService:
     @http("GET", f"{BASE}/honour-categories/<category_id>")
     @endpoint(f"{BASE}/honour-categories/{{id}}")
     def get_category(self, request, category_id):
-        return forward(self.honours.get_category, category_id)
+        return self._forward(self.honours.get_category, category_id)
 
     @http("POST", f"{BASE}/nominations")
     @endpoint(f"{BASE}/nominations")
@@ -570,7 +659,7 @@ class GatewayService:
     @http("GET", f"{BASE}/nominations/<nomination_id>")
     @endpoint(f"{BASE}/nominations/{{id}}")
     def get_nomination(self, request, nomination_id):
-        return forward(self.honours.get_nomination, nomination_id)
+        return self._forward(self.honours.get_nomination, nomination_id)
 
     @http("POST", f"{BASE}/nominations/<nomination_id>/decisions")
     @endpoint(f"{BASE}/nominations/{{id}}/decisions")
@@ -621,7 +710,7 @@ class GatewayService:
         """The summary, for the renderings of it (the same figures, other forms)."""
         query = self._args(request)
         load(SUMMARY_QUERY, query)
-        return unwrap(call(self.reporting.summary, query))[1]
+        return unwrap(self._call(self.reporting.summary, query))[1]
 
     @http("GET", f"{BASE}/reports/{REPORT_RULE}")
     @endpoint(f"{BASE}/reports/{{report}}")
@@ -645,7 +734,7 @@ class GatewayService:
     def _report(self, request, report: str) -> dict:
         query = self._args(request)
         load(REPORT_QUERY, query)
-        return unwrap(call(self.reporting.report, report, query))[1]
+        return unwrap(self._call(self.reporting.report, report, query))[1]
 
     @http("GET", f"{BASE}/events")
     @endpoint(f"{BASE}/events")
@@ -654,7 +743,7 @@ class GatewayService:
         if len(request.args.getlist("event_type")) > 1:       # ?event_type=a&event_type=b
             query["event_type"] = ",".join(request.args.getlist("event_type"))
         load(EVENTS_QUERY, query)
-        return forward(self.reporting.events, query)
+        return self._forward(self.reporting.events, query)
 
     @http("GET", f"{BASE}/reports/snapshots")
     @endpoint(f"{BASE}/reports/snapshots")
@@ -669,7 +758,7 @@ class GatewayService:
     @http("GET", f"{BASE}/reports/freshness")
     @endpoint(f"{BASE}/reports/freshness")
     def freshness(self, request):
-        return forward(self.reporting.freshness)
+        return self._forward(self.reporting.freshness)
 
     @http("GET", f"{BASE}/rejections")
     @endpoint(f"{BASE}/rejections")
@@ -679,8 +768,8 @@ class GatewayService:
         found, unavailable = [], []
         for name in BACKENDS:
             try:
-                found.extend(call(getattr(self, name).rejections, limit))
-            except (UnknownService, amqp.exceptions.ChannelError, eventlet.Timeout):
+                found.extend(self._call(getattr(self, name).rejections, limit))
+            except (UnknownService, amqp.exceptions.ChannelError, eventlet.Timeout, BrokerUnavailable):
                 unavailable.append(name)   # say so, and list what the others hold
         found.sort(key=lambda r: r["rejected_at"], reverse=True)
         return json_response({"rejections": found[:limit], "count": len(found[:limit]),
@@ -723,11 +812,3 @@ def _attachment(summary: dict, extension: str, report: str = "summary") -> str:
     name = f"{report}-{summary['org_unit_id']}-{summary['from']}-{summary['to']}.{extension}"
     return f"attachment; filename*=UTF-8''{quote(name)}"
 
-
-def _broker_reachable(uri: str, config) -> bool:
-    try:
-        with broker_ssl.connection(uri, config=config, connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=1)
-        return True
-    except Exception:  # noqa: BLE001 - readiness only reports
-        return False

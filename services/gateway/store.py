@@ -1,4 +1,5 @@
-"""The gateway's own data: API keys (hashes only) and the audit log.
+"""The gateway's own data: API keys (hashes only), the audit log, and the
+writes queued while the broker was down.
 
 The audit log lives in its own database (`<prefix>_audit`). Its API here
 only appends and reads: nothing in Lianxin updates or deletes an entry. In
@@ -6,6 +7,12 @@ the compose deployment the gateway's MongoDB user holds a role on that
 database with find/insert (and index upkeep) but no update or remove, so
 not even a bug or a compromised gateway can rewrite it. Entries expire by a
 TTL index (the retention period), which MongoDB itself enforces.
+
+Queued writes (`queued_writes`, services/gateway/outage.py): an HTTP write
+with an intake form, accepted (202) while the broker was unreachable. Each
+document carries its intake envelope in its outbox, so the gateway's relay
+publishes it to lianxin.intake (OUTBOX_EXCHANGES) once the broker is back;
+the document stays as the record of what was queued, by whom and when.
 """
 from __future__ import annotations
 
@@ -15,8 +22,8 @@ from datetime import datetime, timezone
 import pymongo
 from pymongo.errors import OperationFailure
 
-from lianxin import access, audit
-from lianxin.store import ping, utc_now
+from lianxin import access, audit, topology
+from lianxin.store import OUTBOX, ping, utc_now
 
 log = logging.getLogger("lianxin.gateway.store")
 
@@ -24,10 +31,17 @@ DEFAULT_RETENTION_DAYS = 180     # 等保 2.0: audit records kept at least six m
 UNAUTHORIZED = 13                # MongoDB's error code for a missing privilege
 
 
+QUEUED_WRITES = "queued_writes"
+
+
 class GatewayStore:
     INDEXES = {"api_keys": [([("created_at", pymongo.ASCENDING)], {"name": "by_created_at"})]}
+    OUTBOX_COLLECTIONS = (QUEUED_WRITES,)
+    # Queued writes are intake envelopes: they go where other systems publish theirs.
+    OUTBOX_EXCHANGES = {QUEUED_WRITES: topology.INTAKE_EXCHANGE}
 
     def __init__(self, db, audit_db, retention_days: int = DEFAULT_RETENTION_DAYS):
+        self.db = db                       # a ServiceDb in the service (queue_write needs its outbox)
         self.keys = db["api_keys"]
         self.audit = audit_db["entries"]
         self.retention_days = retention_days
@@ -105,6 +119,21 @@ class GatewayStore:
         """The key, revoked now (or when it first was); None if unknown."""
         self.keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utc_now()}})
         return self.get_key(key_id)
+
+    # -- writes queued while the broker is down ---------------------------------------------
+    def queue_write(self, envelope: dict, route: str, entity_id: str, key_id: str | None) -> None:
+        """Store a queued write with its envelope in the outbox (one document write):
+        durable once this returns, published by the relay when the broker is back."""
+        self.db.insert_with_events(QUEUED_WRITES, {
+            "_id": envelope["event_id"], "route": route, "event_type": envelope["event_type"],
+            "entity_id": entity_id, "key_id": key_id, "queued_at": utc_now()}, [envelope])
+
+    def queued_write(self, event_id: str) -> dict | None:
+        """A queued write, with `published` (its envelope has left the outbox)."""
+        doc = self.db[QUEUED_WRITES].find_one({"_id": event_id})
+        if doc is None:
+            return None
+        return {**{k: v for k, v in doc.items() if k != OUTBOX}, "published": not doc.get(OUTBOX)}
 
     # -- audit log: append and read, nothing else ------------------------------------------
     def append_audit(self, entry: dict) -> None:

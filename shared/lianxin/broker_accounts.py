@@ -12,7 +12,10 @@ committed file is stale). What each account may do:
              broker's (definitions.json, loaded at boot), and a service only
              checks it passively (topology.ensure).
   gateway    RPC caller: may send requests `<service>.<method>` to the five
-             services and read its own reply queues; nothing else.
+             services and read its own reply queues; and, for the HTTP writes
+             it queues while the broker is down (services/gateway/outage.py),
+             publish to lianxin.intake the intake commands that have one HTTP
+             route (its relay checks the topology passively). Nothing else.
   intake     external publishers: write to lianxin.intake, nothing else
              (no declare, no read, no other exchange).
   ops        operators: administrator tag (management UI, definitions
@@ -125,15 +128,24 @@ def _service(name: str) -> Account:
     )
 
 
+def queued_intake_commands() -> list[str]:
+    """The intake commands the gateway may queue in a broker outage: those whose
+    HTTP form is one `POST <path>` (the rule of services/gateway/outage.py)."""
+    return sorted(name for name, command in CATALOG.intake.items() if re.fullmatch(r"POST /\S+", command.http.strip()))
+
+
 def _gateway() -> Account:
     # Its RpcProxy declares nameko-rpc and `rpc.reply-gateway-<uuid>`, binds
     # that queue (write on it, read on nameko-rpc) and consumes it (read).
     own = f"^({_escape(RPC_EXCHANGE)}|rpc\\.reply-{GATEWAY}-{UUID})$"
     method = "[A-Za-z_][A-Za-z0-9_]*"
     return Account(
-        GATEWAY, configure=own, write=own, read=own,
-        # requests to the five services only; binds only uuid reply keys
-        topic={RPC_EXCHANGE: (f"^({'|'.join(SERVICES)})\\.{method}$", f"^{UUID}$")},
+        GATEWAY, configure=own, read=own,
+        write=f"^({_escape(RPC_EXCHANGE)}|rpc\\.reply-{GATEWAY}-{UUID}|{_escape(topology.INTAKE_EXCHANGE)})$",
+        # requests to the five services only; binds only uuid reply keys;
+        # queued HTTP writes as the intake commands they are
+        topic={RPC_EXCHANGE: (f"^({'|'.join(SERVICES)})\\.{method}$", f"^{UUID}$"),
+               topology.INTAKE_EXCHANGE: (_any(queued_intake_commands()), NOTHING)},
     )
 
 

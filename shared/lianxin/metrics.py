@@ -37,6 +37,9 @@ OUTBOX_OLDEST_AGE = Gauge("lianxin_outbox_oldest_age_seconds",
 HTTP_REQUESTS = Counter("lianxin_http_requests_total", "HTTP requests by route and status",
                         ["route", "method", "status"])
 HTTP_SECONDS = Histogram("lianxin_http_request_seconds", "HTTP request latency", ["route", "method"])
+HTTP_WRITES_QUEUED = Counter("lianxin_http_writes_queued_total",
+                             "HTTP writes accepted (202) while the broker was down, stored in the gateway's "
+                             "outbox as intake envelopes", ["route"])
 ACCESS_REFUSED = Counter("lianxin_access_refused_total",
                          "HTTP requests refused by authentication (401) or role and scope (403)", ["status"])
 AUDIT_WRITES = Counter("lianxin_audit_entries_total", "Audit log entries written, by action", ["action"])

@@ -4,6 +4,15 @@ A write notifies the relay with what it recorded, so events go out at once;
 a periodic sweep of the outbox catches whatever a crash, a broker outage or
 an unroutable publish left behind. Publishing twice is harmless (consumers
 are idempotent); clearing before the confirm would be loss, so it never does.
+
+Events go to lianxin.events by event type, unless their outbox collection is
+given another exchange (`exchanges`, from a store's OUTBOX_EXCHANGES: the
+gateway's queued HTTP writes go to lianxin.intake as intake envelopes).
+
+The backlog gauges are a true count of the outbox entries (ServiceDb.
+outbox_backlog), taken after every sweep (every `sweep_interval` while
+healthy) and every `retry_interval` while the broker is unreachable, so they
+grow during an outage and fall back to 0 once it is drained.
 """
 from __future__ import annotations
 
@@ -24,10 +33,12 @@ log = logging.getLogger("lianxin.relay")
 class OutboxRelay:
     def __init__(self, service: str, db: ServiceDb, publisher: ConfirmPublisher, *,
                  sweep_interval: float = 30.0, retry_interval: float = 1.0, batch_size: int = 1000,
-                 pipeline: int = 5000):
+                 pipeline: int = 5000, exchanges: dict[str, str] | None = None):
         self.service = service
         self.db = db
         self.publisher = publisher
+        # outbox collection -> the exchange its events go to (default: lianxin.events)
+        self.exchanges = dict(exchanges or {})
         # While healthy, writes notify the relay and the sweep is only a safety
         # net (it scans the outbox collections); after a failure it runs every
         # retry_interval until the backlog is gone.
@@ -63,23 +74,35 @@ class OutboxRelay:
         last_sweep = 0.0
         while self._running:
             sweep = time.monotonic() - last_sweep >= self.sweep_interval or not self._healthy
+            was_healthy = self._healthy
             try:
                 # Connected before the first write, which would otherwise wait
                 # for the connection and the topology's declaration.
                 self.publisher.connect()
+                # Healthy from here unless a publish fails (_publish says so):
+                # then the next round sweeps after retry_interval, not sweep_interval.
+                self._healthy = True
                 if sweep:
                     last_sweep = time.monotonic()
                     self._hints.clear()  # the sweep sees them all
                     self.publish_pending()
                 while self._hints and self._running:
                     self.publish_hints()
-                self._healthy = True
             except Exception as exc:  # noqa: BLE001 - the relay must survive outages
                 self._healthy = False
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("%s relay: %s; events stay in the outbox", self.service, self.last_error)
+                error = f"{type(exc).__name__}: {exc}"
+                # said once per failure, not at every retry of a long outage
+                (log.debug if not was_healthy and error == self.last_error else log.warning)(
+                    "%s relay: %s; events stay in the outbox", self.service, error)
+                self.last_error = error
                 self._hints.clear()
                 self.publisher.close()
+            if self._healthy and not was_healthy:
+                log.info("%s relay: publishing again (was: %s)", self.service, self.last_error)
+            if sweep or not self._healthy or not was_healthy:
+                # cheap while healthy (once per sweep); every retry while not,
+                # so the backlog is seen growing and, once drained, back at 0
+                self.observe_backlog()
             self._wakeup.wait(self.sweep_interval if self._healthy else self.retry_interval)
             self._wakeup.clear()
 
@@ -105,7 +128,7 @@ class OutboxRelay:
                     break
                 item = self._hints.popleft()
                 items.append(item)
-                taken.append(_outgoing(item[2]))
+                taken.append(self._outgoing(item[0], item[2]))
             return taken
         return more
 
@@ -113,7 +136,6 @@ class OutboxRelay:
         total = 0
         while True:
             items = self.db.pending_events(self.batch_size)
-            self._observe_backlog(items)
             if not items:
                 return total
             published = self._publish(items)
@@ -125,7 +147,7 @@ class OutboxRelay:
         """items: (collection, doc id, envelope, ...) tuples; `more` may add to them."""
         if not items:
             return 0
-        result = self.publisher.publish([_outgoing(item[2]) for item in items], more)
+        result = self.publisher.publish([self._outgoing(item[0], item[2]) for item in items], more)
         items = [item[:3] for item in items]
         confirmed = set(result.confirmed)
         self.db.mark_published([(c, doc_id, env["event_id"]) for c, doc_id, env in items
@@ -140,18 +162,23 @@ class OutboxRelay:
             self._healthy = False
         return len(confirmed)
 
-    def _observe_backlog(self, items) -> None:
-        """Backlog gauges from a sweep (a lower bound when the sweep was capped)."""
-        metrics.OUTBOX_BACKLOG.labels(self.service).set(len(items))
-        oldest = 0.0
-        now = datetime.now(timezone.utc)
-        for _, _, _, recorded_at in items:
-            oldest = max(oldest, (now - recorded_at).total_seconds())
-        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(oldest)
+    def observe_backlog(self) -> None:
+        """The backlog gauges from a count of every pending outbox entry."""
+        try:
+            count, oldest = self.db.outbox_backlog()
+        except Exception as exc:  # noqa: BLE001 - a store outage: the gauges keep their last value
+            log.debug("%s relay: backlog not counted: %s", self.service, exc)
+            return
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        age = 0.0 if oldest is None else max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds())
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+
+    def _outgoing(self, collection: str, envelope: dict) -> Outgoing:
+        return _outgoing(envelope, self.exchanges.get(collection, topology.EVENTS_EXCHANGE))
 
 
-def _outgoing(envelope: dict) -> Outgoing:
-    return Outgoing(topology.EVENTS_EXCHANGE, envelope["event_type"], encode(envelope), envelope["event_id"])
+def _outgoing(envelope: dict, exchange: str = topology.EVENTS_EXCHANGE) -> Outgoing:
+    return Outgoing(exchange, envelope["event_type"], encode(envelope), envelope["event_id"])
 
 
 __all__ = ["OutboxRelay", "PublishTimeout"]

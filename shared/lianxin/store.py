@@ -362,6 +362,33 @@ class ServiceDb:
                         return out
         return out
 
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """(pending outbox entries, the oldest one's recorded_at or None): a
+        true count over every outbox collection, for the backlog gauges."""
+        count, oldest = 0, None
+        for name in self.outbox_collections:
+            if is_embedded_client(self.db.client):
+                # the stored documents, read as kept (mongomock's find copies each one)
+                store = self[name]._store
+                with store._rwlock.reader():
+                    lists = [d.get(OUTBOX) for d in store._documents.values()]
+                entries = [e for outbox in lists if outbox for e in outbox]
+                times = [e["recorded_at"] for e in entries]
+                found = (len(entries), min(times) if times else None)
+            else:
+                # served by the outbox_pending index (sparse on outbox.event_id)
+                found = next(iter(self[name].aggregate([
+                    {"$match": {f"{OUTBOX}.event_id": {"$exists": True}}},
+                    {"$group": {"_id": None, "n": {"$sum": {"$size": f"${OUTBOX}"}},
+                                "oldest": {"$min": {"$min": f"${OUTBOX}.recorded_at"}}}},
+                ])), None)
+                found = (found["n"], found["oldest"]) if found else (0, None)
+            count += found[0]
+            if found[1] is not None:
+                at = found[1] if found[1].tzinfo else found[1].replace(tzinfo=timezone.utc)
+                oldest = at if oldest is None or at < oldest else oldest
+        return count, oldest
+
     def mark_published(self, published: list[tuple[str, object, str]]) -> None:
         """Pull confirmed events out of their documents' outboxes: each document
         loses exactly its own confirmed events, in one bulk write per collection."""
