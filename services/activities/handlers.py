@@ -12,7 +12,7 @@ from datetime import date
 from lianxin.commands import (outcomes, Settle, create_once, envelopes, intake_result, new_id, no_wait, repeat_result,
                               retrying, wait_briefly)
 from lianxin.consumer import Result
-from lianxin.errors import NotFound
+from lianxin.errors import NotFound, StaleWrite
 from lianxin.replies import created, existing
 from lianxin.store import fingerprint
 
@@ -177,26 +177,31 @@ def appraisal_sheet(store: ActivitiesStore, unit_id: str, year: int) -> dict:
 
 # -- deeds ----------------------------------------------------------------------------------------
 
-def _prepare_deed(store: ActivitiesStore, command: dict, today: date):
-    deed_id = command.get("id") or new_id()
-    earned = store.points_this_week(command["member_id"], command["category"], command["done_on"], excluding=deed_id)
-    points = domain.deed_points(command["category"], store.points_rules, earned)
-    return domain.record_deed(deed_id, command, store.view, today, points)
-
-
 def record_deed(store: ActivitiesStore, command: dict, today: date, settle: Settle = wait_briefly) -> dict:
     deed_id = command.get("id") or new_id()
     command = {**command, "id": deed_id}
     _settle_members(store, [command["member_id"]], settle)
 
-    def create():
-        deed, events = _prepare_deed(store, command, today)
-        if not store.add_deeds([(deed, fingerprint(command), _events(events))]):
+    def attempt():
+        # The week is read with its rev and written back only if still at it:
+        # another instance recording a deed of the same member-week meanwhile
+        # makes this a StaleWrite, computed again from a fresh read.
+        weeks = store.points_by_week([(command["member_id"], command["done_on"])])
+        earned = weeks.earned(command["member_id"], command["category"], command["done_on"], excluding=deed_id)
+        points = domain.deed_points(command["category"], store.points_rules, earned)
+        deed, events = domain.record_deed(deed_id, command, store.view, today, points)
+        inserted, stale = store.add_deeds([(deed, fingerprint(command), _events(events))], weeks)
+        if stale:
+            raise StaleWrite(f"the week of member {deed.member_id!r} changed meanwhile; try again")
+        if not inserted:
             raise _duplicate_key()
         return deed_view(deed)
 
     return create_once(load=lambda: store.deed_doc(deed_id), fingerprint=fingerprint(command),
-                       create=create, view=lambda doc: deed_view(store.deed(doc)))
+                       create=lambda: retrying(attempt), view=lambda doc: deed_view(store.deed(doc)))
+
+
+WEEK_ATTEMPTS = 3   # a batch's deeds whose member-week another writer changed meanwhile: computed again
 
 
 def record_deeds(store: ActivitiesStore, commands: list[dict], today: date) -> list[Result]:
@@ -205,7 +210,28 @@ def record_deeds(store: ActivitiesStore, commands: list[dict], today: date) -> l
     new deeds with their events. Each command's outcome is what record_deed
     would give it taken one after another: a deed earlier in the batch counts
     towards the weekly cap of a later one, a repeated id is a duplicate (or a
-    conflict, with another body)."""
+    conflict, with another body).
+
+    The weekly cap holds across instances: the deeds of a member-week that
+    another writer changed since it was read (see ActivitiesStore.add_deeds)
+    are taken again from a fresh read, up to WEEK_ATTEMPTS times, then retried
+    through the retry tiers."""
+    results: list[Result | None] = [None] * len(commands)
+    pending = list(range(len(commands)))
+    for _ in range(WEEK_ATTEMPTS):
+        pending = _record_deeds_once(store, commands, pending, today, results)
+        if not pending:
+            break
+    for i in pending:
+        results[i] = Result.retry(f"the week of member {commands[i]['member_id']!r} kept changing meanwhile")
+    return results
+
+
+def _record_deeds_once(store: ActivitiesStore, all_commands: list[dict], positions: list[int], today: date,
+                       out: list) -> list[int]:
+    """record_deeds for the commands at `positions`; sets their results in
+    `out` and returns the positions whose week changed meanwhile."""
+    commands = [all_commands[i] for i in positions]
     results: list[Result | None] = [None] * len(commands)
     stored = store.deed_docs([c["id"] for c in commands])
     weeks = store.points_by_week([(c["member_id"], c["done_on"]) for c in commands])
@@ -230,11 +256,19 @@ def record_deeds(store: ActivitiesStore, commands: list[dict], today: date) -> l
             weeks.add(deed.member_id, deed.category, deed.done_on, deed.points)
             taken[deed_id] = print_
             new.append((i, deed, print_, envs))
-    inserted = store.add_deeds([(deed, print_, envs) for _, deed, print_, envs in new]) if new else set()
+    inserted, stale = store.add_deeds([(deed, print_, envs) for _, deed, print_, envs in new], weeks) \
+        if new else (set(), set())
+    again = []
     for i, deed, print_, _ in new:
-        if deed.id not in inserted:             # stored meanwhile by another instance
+        if deed.id in stale:                    # its week changed meanwhile: computed again
+            again.append(i)
+        elif deed.id not in inserted:           # stored meanwhile by another instance
             results[i] = repeat_result(store.deed_doc(deed.id), print_)
-    return results
+    retried = set(again)
+    for i, result in enumerate(results):
+        if i not in retried:
+            out[positions[i]] = result
+    return [positions[i] for i in again]
 
 
 def _duplicate_key():

@@ -4,13 +4,18 @@ activities          _id = activity id
 deeds               _id = deed id
 deed_weeks          _id = "<member>|<ISO week>": the ids of a member's deeds of that week, so
                     points caps and weekly counts read deeds by _id (an index on MongoDB, and
-                    the only fast lookup of the embedded store); the deeds stay the truth
+                    the only fast lookup of the embedded store); the deeds stay the truth.
+                    `rev` guards the weekly points cap across writers (instances): deeds
+                    are noted in their week by a conditional update on the rev they read
+                    (a lost race: StaleWrite, read again), with their points `reserved`
+                    until the deeds themselves are written
 cases               _id = case id; intake event ids applied kept inside
 appraisal_sheets    _id = "<unit>:<year>": one unit's grades of one year
 obligation_rules    _id = "<unit or *>:<kind>"
 obligations_missed  _id = "<unit>:<kind>:<period>": each missed obligation announced once
-membership_events   membership's events as received (_id = event id): the
-                    source of the in-memory MembershipView, rebuilt at start
+membership_events   membership's events as received (_id = event id, received_at = when
+                    stored): the source of the in-memory MembershipView, rebuilt at start
+                    and followed (lianxin.follow) for what other instances stored
 Each document carries its own outbox (lianxin.store.ServiceDb).
 """
 from __future__ import annotations
@@ -21,13 +26,18 @@ from datetime import date
 
 import pymongo
 
+from lianxin import follow
 from lianxin.errors import StaleWrite
 from lianxin.membership_view import MembershipView
-from lianxin.store import stored_events, ServiceDb, as_day, insert_many_new, stored_day, utc_now
+from lianxin.store import ServiceDb, as_day, insert_many_new, is_embedded_client, stored_day, utc_now
 
 from .domain import Activity, AppraisalSheet, Case, Deed, iso_week
 
 log = logging.getLogger("lianxin.activities")
+# A deed noted in its week but not written (yet) counts towards the weekly cap
+# this long: its writer is between the two writes (milliseconds), or crashed
+# there (a redelivery notes it again; an HTTP client gave up: it is skipped).
+RESERVATION_SECONDS = 600
 
 
 
@@ -42,13 +52,18 @@ class ActivitiesStore:
         "deeds": [([("member_id", pymongo.ASCENDING), ("week", pymongo.ASCENDING)], {"name": "by_member_week"}),
                   ([("org_unit_id", pymongo.ASCENDING), ("done_on", pymongo.ASCENDING)], {"name": "by_unit_day"})],
         "cases": [([("org_unit_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)], {"name": "by_unit"})],
+        "membership_events": [([("received_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
+                               {"name": "by_received_at"})],
     }
+    FOLLOW_INTERVAL = follow.FOLLOW_INTERVAL
 
     def __init__(self, db: ServiceDb, points_rules: dict | None = None, obligations_from: date = date(2018, 1, 1)):
         self.db = db
         self.points_rules = points_rules or {}
         self.obligations_from = obligations_from
         self.view = MembershipView()
+        self.follower = follow.Follower(self.db["membership_events"], self._follow_membership,
+                                        name="activities: membership_events")
         self.rebuild_view()
         self._index_deed_weeks()
 
@@ -61,17 +76,30 @@ class ActivitiesStore:
     def apply_membership_events(self, events) -> set[str]:
         """Keep membership's events (once each) and fold them into the view.
         Returns the ids that were new."""
-        docs = [{"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope} for e in events]
-        fresh = {d["_id"] for d in insert_many_new(self.db["membership_events"], docs)}
-        self.view.apply([e for e in events if e.event_id in fresh])
+        received_at = utc_now()
+        docs = [{"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope, "received_at": received_at}
+                for e in events]
+        with self.follower.lock:
+            fresh = {d["_id"] for d in insert_many_new(self.db["membership_events"], docs)}
+            self.view.apply([e for e in events if e.event_id in fresh])
+            self.follower.applied_here(fresh)
         return fresh
 
+    def _follow_membership(self, docs: list[dict]) -> None:
+        """Membership's events another instance stored (lianxin.follow)."""
+        self.view.apply(follow.events_of(docs))
+
+    def follow_once(self) -> int:
+        return self.follower.poll()
+
     def rebuild_view(self) -> None:
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), utc_now()
         view = MembershipView()
-        batch = stored_events(self.db["membership_events"])
+        batch, stamped = follow.replay(self.db["membership_events"])
         view.apply(batch)
-        self.view = view
+        with self.follower.lock:
+            self.view = view
+            self.follower.start(started_at, stamped)
         log.info("membership view rebuilt from %d events in %.2fs", len(batch), time.perf_counter() - started)
 
     # -- activities ---------------------------------------------------------------------
@@ -183,40 +211,103 @@ class ActivitiesStore:
         insert_many_new(self.db["deed_weeks"], [{"_id": k, "deed_ids": v} for k, v in weeks.items()])
         log.info("indexed %d member-weeks of deeds", len(weeks))
 
-    def _note_in_week(self, deed: Deed) -> None:
-        """Add the deed's id to its member-week, idempotently, BEFORE the deed is
-        written: an id noted for a deed that never got written is skipped on
-        reading (the deeds are the truth), a deed never misses its week."""
-        self.db.add_to_list("deed_weeks", self._week_key(deed.member_id, deed.done_on), "deed_ids", deed.id)
+    def _reserve_in_week(self, key: str, rev: int | None, deeds: list[Deed]) -> bool:
+        """Note the deeds (ids, and their points as reserved) in their member-week,
+        BEFORE they are written, if the week is still at `rev` (None: it did not
+        exist); False if another writer changed it meanwhile. An id noted for a
+        deed that never got written counts its reserved points for
+        RESERVATION_SECONDS, then is skipped on reading (the deeds are the
+        truth); a deed never misses its week."""
+        ids = [d.id for d in deeds]
+        at = time.time()
+        reserved = [{"id": d.id, "category": d.category, "points": d.points, "at": at} for d in deeds]
+        weeks = self.db["deed_weeks"]
+        if is_embedded_client(self.db.db.client):
+            # mongomock's update machinery costs ~250 µs; the same conditional
+            # change, made in place under the collection's write lock.
+            store = weeks._store
+            with store._rwlock.writer():
+                doc = store._documents.get(key)
+                if (None if doc is None else doc.get("rev", 0)) != rev:
+                    return False
+                if doc is None:
+                    store._documents[key] = {"_id": key, "rev": 1, "deed_ids": ids, "reserved": reserved}
+                    return True
+                doc["rev"] = rev + 1
+                noted = doc.setdefault("deed_ids", [])
+                noted.extend(i for i in ids if i not in noted)
+                doc.setdefault("reserved", []).extend(reserved)
+            return True
+        if rev is None:
+            try:
+                weeks.insert_one({"_id": key, "rev": 1, "deed_ids": ids, "reserved": reserved})
+                return True
+            except pymongo.errors.DuplicateKeyError:
+                return False
+        # Weeks noted before `rev` existed have none: they are at rev 0.
+        current = {"rev": rev} if rev else {"rev": {"$exists": False}}
+        done = weeks.update_one({"_id": key, **current},
+                                {"$set": {"rev": rev + 1}, "$addToSet": {"deed_ids": {"$each": ids}},
+                                 "$push": {"reserved": {"$each": reserved}}})
+        return done.matched_count == 1
 
     def _week_deeds(self, keys: list[str]) -> list[dict]:
         ids = [i for doc in self.db["deed_weeks"].find({"_id": {"$in": keys}}) for i in doc["deed_ids"]]
         return list(self.db["deeds"].find({"_id": {"$in": ids}})) if ids else []
 
+    def _weeks(self, keys: list[str]) -> tuple[dict[str, list[dict]], dict[str, int | None]]:
+        """The deeds of these member-weeks as the points cap counts them (the
+        stored ones, and those reserved a moment ago and not written yet),
+        by week, and each week's rev (None: no such week yet). Two reads."""
+        week_docs = {d["_id"]: d for d in self.db["deed_weeks"].find({"_id": {"$in": keys}})}
+        ids = [i for doc in week_docs.values() for i in doc["deed_ids"]]
+        deeds = {d["_id"]: d for d in self.db["deeds"].find({"_id": {"$in": ids}})} if ids else {}
+        now = time.time()
+        by_key: dict[str, list[dict]] = {}
+        for key, doc in week_docs.items():
+            reserved = {r["id"]: r for r in doc.get("reserved", ())}    # the latest reservation of each id
+            counted = by_key.setdefault(key, [])
+            for deed_id in dict.fromkeys(doc["deed_ids"]):
+                stored = deeds.get(deed_id)
+                if stored is not None:
+                    counted.append(stored)
+                elif deed_id in reserved and now - reserved[deed_id]["at"] < RESERVATION_SECONDS:
+                    r = reserved[deed_id]
+                    counted.append({"_id": deed_id, "category": r["category"], "points": r["points"],
+                                    "status": "recorded"})
+        return by_key, {key: (week_docs[key].get("rev", 0) if key in week_docs else None) for key in keys}
+
     def points_this_week(self, member_id: str, category: str, day: date, excluding: str | None = None) -> int:
-        docs = self._week_deeds([self._week_key(member_id, day)])
-        return _points_in(docs, category, excluding)
+        return self.points_by_week([(member_id, day)]).earned(member_id, category, day, excluding)
 
     def points_by_week(self, member_days: list[tuple[str, date]]) -> "WeekPoints":
-        """The points stored deeds earned in these members' weeks, in two reads
-        (for a batch of deeds; see WeekPoints)."""
+        """The points deeds earned in these members' weeks, in two reads, and
+        the weeks' revs to write them back with (for a batch; see WeekPoints)."""
         keys = list(dict.fromkeys(self._week_key(m, d) for m, d in member_days))
-        by_key: dict[str, list[dict]] = {}
-        for doc in self._week_deeds(keys):
-            by_key.setdefault(f"{doc['member_id']}|{doc['week']}", []).append(doc)
-        return WeekPoints(self, by_key)
+        by_key, revs = self._weeks(keys)
+        return WeekPoints(self, by_key, revs)
 
     def deed_docs(self, deed_ids: list[str]) -> dict[str, dict]:
         """The stored deeds among these ids, by id (one read)."""
         return {doc["_id"]: doc for doc in self.db["deeds"].find({"_id": {"$in": list(dict.fromkeys(deed_ids))}})}
 
-    def add_deeds(self, deeds: list[tuple[Deed, str, list[dict]]]) -> set:
-        """Insert new deeds in one round trip; returns the ids inserted (others existed)."""
+    def add_deeds(self, deeds: list[tuple[Deed, str, list[dict]]], weeks: "WeekPoints") -> tuple[set, set]:
+        """Write new deeds whose points were computed from `weeks`: each
+        member-week is noted first, guarded by the rev read with it; then the
+        deeds of the weeks that were still as read are inserted in one round
+        trip. Returns (ids inserted, ids of deeds whose week changed meanwhile:
+        not written, to be computed again from a fresh read)."""
+        by_week: dict[str, list[Deed]] = {}
         for deed, _, _ in deeds:
-            self._note_in_week(deed)
-        return self.db.insert_many_with_events("deeds", [
+            by_week.setdefault(self._week_key(deed.member_id, deed.done_on), []).append(deed)
+        stale: set = set()
+        for key, week_deeds in by_week.items():
+            if not self._reserve_in_week(key, weeks.rev(key), week_deeds):
+                stale.update(d.id for d in week_deeds)
+        inserted = self.db.insert_many_with_events("deeds", [
             ({**self._deed_doc(deed), "_id": deed.id, "request_hash": fingerprint, "created_at": utc_now()}, events)
-            for deed, fingerprint, events in deeds])
+            for deed, fingerprint, events in deeds if deed.id not in stale])
+        return inserted, stale
 
     def save_deed(self, old: Deed, new: Deed, events: list[dict]) -> None:
         if not self.db.update_with_events("deeds", {"_id": old.id, "status": old.status},
@@ -290,10 +381,15 @@ class WeekPoints:
     for a batch), plus those of deeds taken earlier in the same batch, so the
     weekly cap holds across the batch as it does deed by deed."""
 
-    def __init__(self, store: ActivitiesStore, stored: dict[str, list[dict]]):
+    def __init__(self, store: ActivitiesStore, stored: dict[str, list[dict]], revs: dict[str, int | None] | None = None):
         self._store = store
         self._stored = stored
+        self._revs = revs or {}
         self._added: dict[tuple[str, str], int] = {}
+
+    def rev(self, key: str) -> int | None:
+        """The week's rev when it was read (None: it did not exist)."""
+        return self._revs.get(key)
 
     def earned(self, member_id: str, category: str, day: date, excluding: str | None = None) -> int:
         key = self._store._week_key(member_id, day)

@@ -68,13 +68,21 @@ def external_category(title: str, nominee_kind: str, awarding_body: str) -> tupl
 
 @dataclass
 class Eligibility:
-    """Appraisal grades and rectification deadlines, from their events."""
+    """Appraisal grades and rectification deadlines, from their events, in
+    any order: a member's grade of a year is the one of the latest appraisal
+    by (occurred_at, event_id), so instances that received the same events in
+    another order (scale-out: each applies what others stored as it finds it)
+    answer the same."""
     grades: dict = field(default_factory=dict)        # (member_id, year) -> grade
     findings: dict = field(default_factory=dict)      # finding id -> {"unit", "plans", "verified", "reopened"}
+    grade_stamps: dict = field(default_factory=dict)  # (member_id, year) -> (occurred, event_id) of its grade
 
-    def apply(self, event_type: str, data: dict, occurred: datetime) -> None:
+    def apply(self, event_type: str, data: dict, occurred: datetime, event_id: str = "") -> None:
         if event_type == "member_appraised":
-            self.grades[(data["member_id"], data["year"])] = data["grade"]
+            key, stamp = (data["member_id"], data["year"]), (occurred, event_id)
+            if key not in self.grade_stamps or stamp >= self.grade_stamps[key]:
+                self.grades[key] = data["grade"]
+                self.grade_stamps[key] = stamp
             return
         finding = self.findings.setdefault(data["finding_id"], {"unit": data["org_unit_id"], "plans": [],
                                                                  "verified": [], "reopened": []})

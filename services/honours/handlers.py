@@ -51,6 +51,7 @@ def nominate(store: HonoursStore, command: dict, today: date, settle: Settle = w
         def run():
             category = _category(store, command["category_id"])
             roll = store.get_roll(category.id, command["year"])
+            _not_taken_meanwhile(roll, nomination_id)
             updated, events = domain.nominate(roll or domain.Roll(category.id, command["year"]), nomination_id,
                                               command, category, store.view, store.eligibility, today)
             store.save_roll(roll, updated, _events(events), request=(nomination_id, fingerprint(command)))
@@ -62,6 +63,15 @@ def nominate(store: HonoursStore, command: dict, today: date, settle: Settle = w
 
     return create_once(load=lambda: store.nomination_request(nomination_id), fingerprint=fingerprint(command),
                        create=create, view=view)
+
+
+def _not_taken_meanwhile(roll: domain.Roll | None, nomination_id: str) -> None:
+    """The same nomination created at the same moment elsewhere (another
+    instance took a redelivery, a client sent it twice): the roll read again
+    after a lost race has it. Answered as a repeat by create_once (200, or 409
+    with another body), not refused by the rules as a second nomination."""
+    if roll is not None and nomination_id in roll.nominations:
+        raise _duplicate_key(f"nomination {nomination_id!r} was created meanwhile", 11000)
 
 
 def _change(store: HonoursStore, nomination_id: str, change) -> dict:
@@ -113,6 +123,7 @@ def record_external(store: HonoursStore, command: dict, settle: Settle = no_wait
         def run():
             category = _category(store, category_id)
             roll = store.get_roll(category_id, command["awarded_on"].year)
+            _not_taken_meanwhile(roll, honour_id)
             updated, events = domain.record_external(roll or domain.Roll(category_id, command["awarded_on"].year),
                                                      honour_id, command, category, store.view)
             store.save_roll(roll, updated, _events(events), request=(honour_id, fingerprint(command)))
@@ -176,3 +187,8 @@ def nomination_view(n: domain.Nomination) -> dict:
             "notice_ends_on": _iso(n.notice_ends_on), "awarded_on": _iso(n.awarded_on),
             "objections": [{**o, "raised_on": o["raised_on"].isoformat()} for o in n.objections],
             "history": [{"status": s, "on": _iso(d), "note": note} for s, d, note in n.history]}
+
+
+def _duplicate_key(message: str, code: int):
+    from pymongo.errors import DuplicateKeyError
+    return DuplicateKeyError(message, code)

@@ -5,8 +5,9 @@ rolls       _id = "<category>:<year>": that year's nominations and awards (one
             document: the quota is a single-document rule); `nomination_ids`
             indexes them; `requests` keeps each nomination's body fingerprint
 inputs      other services' events this service decides eligibility from
-            (membership, appraisals, rectifications), kept once each and
-            folded into in-memory read models rebuilt at start
+            (membership, appraisals, rectifications), kept once each (with
+            received_at) and folded into in-memory read models rebuilt at
+            start and followed (lianxin.follow) for what other instances stored
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import logging
 
 import pymongo
 
+from lianxin import follow
 from lianxin.errors import StaleWrite
 from lianxin.fields import parse_aware_datetime
 from lianxin.membership_view import MembershipView
-from lianxin.store import stored_events, ServiceDb, as_day, insert_many_new, stored_day
+from lianxin.store import ServiceDb, as_day, insert_many_new, stored_day, utc_now
 
 from .domain import EVENT_TYPES, Category, Eligibility, Nomination, Roll
 
@@ -29,30 +31,48 @@ log = logging.getLogger("lianxin.honours")
 class HonoursStore:
     OUTBOX_COLLECTIONS = ("categories", "rolls")
     INDEXES = {"rolls": [([("nomination_ids", pymongo.ASCENDING)], {"name": "by_nomination"}),
-                         ([("year", pymongo.ASCENDING)], {"name": "by_year"})]}
+                         ([("year", pymongo.ASCENDING)], {"name": "by_year"})],
+               "inputs": [([("received_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
+                           {"name": "by_received_at"})]}
+    FOLLOW_INTERVAL = follow.FOLLOW_INTERVAL
 
     def __init__(self, db: ServiceDb):
         self.db = db
         self.view = MembershipView()
         self.eligibility = Eligibility()
+        self.follower = follow.Follower(self.db["inputs"], lambda docs: self._fold(follow.events_of(docs)),
+                                        name="honours: inputs")
         self.rebuild()
 
     # -- events in -------------------------------------------------------------------
     def apply_events(self, events) -> set[str]:
-        fresh = {d["_id"] for d in insert_many_new(self.db["inputs"], [
-            {"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope} for e in events])}
-        self._fold([e for e in events if e.event_id in fresh])
+        received_at = utc_now()
+        with self.follower.lock:
+            fresh = {d["_id"] for d in insert_many_new(self.db["inputs"], [
+                {"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope, "received_at": received_at}
+                for e in events])}
+            self._fold([e for e in events if e.event_id in fresh])
+            self.follower.applied_here(fresh)
         return fresh
+
+    def follow_once(self) -> int:
+        """Apply what other instances stored (lianxin.follow)."""
+        return self.follower.poll()
 
     def _fold(self, events) -> None:
         self.view.apply([e for e in events if e.event_type in MembershipView.EVENT_TYPES])
         for e in events:
             if e.event_type in EVENT_TYPES:
-                self.eligibility.apply(e.event_type, e.data, parse_aware_datetime(e.envelope["occurred_at"]))
+                self.eligibility.apply(e.event_type, e.data, parse_aware_datetime(e.envelope["occurred_at"]),
+                                       e.event_id)
 
     def rebuild(self) -> None:
-        self.view, self.eligibility = MembershipView(), Eligibility()
-        self._fold(stored_events(self.db["inputs"]))
+        started_at = utc_now()
+        events, stamped = follow.replay(self.db["inputs"])
+        with self.follower.lock:
+            self.view, self.eligibility = MembershipView(), Eligibility()
+            self._fold(events)
+            self.follower.start(started_at, stamped)
 
     # -- categories --------------------------------------------------------------------
     def category_doc(self, category_id: str) -> dict | None:

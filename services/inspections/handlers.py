@@ -155,6 +155,10 @@ def record_assessment(store: InspectionsStore, round_id: str, command: dict, tod
     def create():
         def run():
             rnd = _round(store, round_id)
+            if any(a["id"] == assessment_id for a in rnd.assessments.values()):
+                # Recorded at the same moment elsewhere (another instance, a
+                # repeated request): answered as a repeat by create_once.
+                raise _duplicate_key(f"assessment {assessment_id!r} was recorded meanwhile", 11000)
             finding_ids = [f.get("id") or f"{assessment_id}-f{n}" for n, f in enumerate(command.get("findings", []), 1)]
             taken = [f for f in finding_ids if store.round_of_finding(f) is not None]
             if taken:
@@ -189,6 +193,8 @@ def raise_finding(store: InspectionsStore, command: dict, today: date) -> dict:
 
     def run():
         rnd = _round(store, command["round_id"])
+        if finding_id in rnd.findings:          # raised at the same moment elsewhere: a repeat
+            return existing(finding_view(rnd, rnd.findings[finding_id], today))
         changed, events = domain.raise_finding(rnd, finding_id, command, today)
         store.save_round(rnd, changed, _events(events))
         return created(finding_view(changed, changed.findings[finding_id], today))
@@ -310,3 +316,8 @@ def finding_view(r: domain.Round, f: domain.Finding, today: date) -> dict:
             "submitted_on": _iso(f.submitted_on), "evidence": f.evidence, "verified_on": _iso(f.verified_on),
             "days_overdue": f.days_overdue(today),
             "history": [{"status": s, "on": _iso(d), "note": n} for s, d, n in f.history]}
+
+
+def _duplicate_key(message: str, code: int):
+    from pymongo.errors import DuplicateKeyError
+    return DuplicateKeyError(message, code)

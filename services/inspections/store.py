@@ -4,7 +4,8 @@ checklists         _id = checklist id; every version's items inside
 rounds             _id = round id; its assessments and findings inside (one
                    document: one assessment per unit, atomic finding changes);
                    `finding_ids` indexes the findings
-membership_events  membership's events (the tree, for scopes), like activities
+membership_events  membership's events (the tree, for scopes), like activities: kept with
+                   received_at, rebuilt at start and followed (lianxin.follow)
 activity_events    activities' activity_held and obligation_missed: the
                    evidence an inspector sees pre-filled
 """
@@ -15,9 +16,10 @@ from datetime import date
 
 import pymongo
 
+from lianxin import follow
 from lianxin.errors import StaleWrite
 from lianxin.membership_view import MembershipView
-from lianxin.store import stored_events, ServiceDb, as_day, insert_many_new, stored_day, utc_now
+from lianxin.store import ServiceDb, as_day, insert_many_new, stored_day, utc_now
 
 from .domain import Checklist, Finding, Round
 
@@ -36,11 +38,16 @@ class InspectionsStore:
                    ([("unit_ids", pymongo.ASCENDING)], {"name": "by_unit"})],
         "activity_events": [([("org_unit_id", pymongo.ASCENDING), ("event_type", pymongo.ASCENDING)],
                              {"name": "by_unit"})],
+        "membership_events": [([("received_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
+                               {"name": "by_received_at"})],
     }
+    FOLLOW_INTERVAL = follow.FOLLOW_INTERVAL
 
     def __init__(self, db: ServiceDb):
         self.db = db
         self.view = MembershipView()
+        self.follower = follow.Follower(self.db["membership_events"], self._follow_membership,
+                                        name="inspections: membership_events")
         self.rebuild_view()
 
     # -- events in: the tree and the evidence ------------------------------------------
@@ -48,19 +55,35 @@ class InspectionsStore:
         """Keep membership's and activities' events once each; returns the new ids."""
         membership = [e for e in events if e.event_type in MembershipView.EVENT_TYPES]
         evidence = [e for e in events if e.event_type in EVIDENCE_TYPES]
-        fresh = {d["_id"] for d in insert_many_new(self.db["membership_events"], [
-            {"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope} for e in membership])}
-        self.view.apply([e for e in membership if e.event_id in fresh])
+        received_at = utc_now()
+        with self.follower.lock:
+            fresh = {d["_id"] for d in insert_many_new(self.db["membership_events"], [
+                {"_id": e.event_id, "event_type": e.event_type, "envelope": e.envelope, "received_at": received_at}
+                for e in membership])}
+            self.view.apply([e for e in membership if e.event_id in fresh])
+            self.follower.applied_here(fresh)
         fresh |= {d["_id"] for d in insert_many_new(self.db["activity_events"], [
             {"_id": e.event_id, "event_type": e.event_type, "org_unit_id": e.data["org_unit_id"],
              "kind": e.data["kind"], "day": stored_day(e.data.get("held_on") or e.data.get("period_end")),
              "period": e.data.get("period")} for e in evidence])}
         return fresh
 
+    def _follow_membership(self, docs: list[dict]) -> None:
+        """Membership's events another instance stored (lianxin.follow). The
+        evidence (activity_events) is read from the store, not kept in memory."""
+        self.view.apply(follow.events_of(docs))
+
+    def follow_once(self) -> int:
+        return self.follower.poll()
+
     def rebuild_view(self) -> None:
+        started_at = utc_now()
         view = MembershipView()
-        view.apply(stored_events(self.db["membership_events"]))
-        self.view = view
+        events, stamped = follow.replay(self.db["membership_events"])
+        view.apply(events)
+        with self.follower.lock:
+            self.view = view
+            self.follower.start(started_at, stamped)
 
     def evidence(self, unit_id: str, start: date, end: date) -> dict:
         """What activities recorded for the unit in [start, end]: held by kind, and missed obligations."""

@@ -18,17 +18,10 @@ log = logging.getLogger("lianxin.reporting")
 
 
 def apply_events(store: ReportingStore, events) -> list[Result]:
-    fresh = store.append(events)
-    for i, event in enumerate(fresh):
-        try:
-            store.model.apply([event])
-            store.applied(event)
-        except Exception:
-            # Keep the event store and the read model in step: what was
-            # projected stays stored; the rest is forgotten, and the consumer
-            # isolates the event that broke the projection and dead-letters it.
-            store.forget([e.event_id for e in fresh[i:]])
-            raise
+    # Keep the event store and the read model in step: what was projected
+    # stays stored; if an event breaks the projection, it and the rest are
+    # forgotten, and the consumer isolates it and dead-letters it.
+    fresh = store.receive(events)
     # By event id, not object: a redelivery may be the very same object twice in a batch.
     return outcomes(events, {e.event_id for e in fresh})
 

@@ -8,6 +8,8 @@ snapshots  closed periods' summaries (_id = <unit>:<period>), never changed
 settings   _id "snapshots_since": the day automatic snapshots start from.
 The read model lives in memory and is rebuilt from `events` at start; so does
 the history (events in the order they occurred) that "as of" reports replay.
+Events another instance stored (scale-out) are found by their `stored_at`
+and applied the same way (lianxin.follow).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from datetime import date, datetime, time as day_time, timedelta, timezone
 
 import pymongo
 
-from lianxin import heap
+from lianxin import follow, heap
 from lianxin.catalog import CATALOG, InvalidEvent
 from lianxin.envelope import BUSINESS_TZ, Event, decode
 from lianxin.store import ServiceDb, insert_many_new, is_duplicate_key, scan
@@ -53,10 +55,12 @@ class ReportingStore:
     OUTBOX_COLLECTIONS = ("snapshots",)
     INDEXES = {
         "events": [([("event_type", pymongo.ASCENDING), ("occurred_at", pymongo.ASCENDING)], {"name": "by_type"}),
-                   ([("org_unit_id", pymongo.ASCENDING), ("occurred_at", pymongo.ASCENDING)], {"name": "by_unit"})],
+                   ([("org_unit_id", pymongo.ASCENDING), ("occurred_at", pymongo.ASCENDING)], {"name": "by_unit"}),
+                   ([("stored_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)], {"name": "by_stored_at"})],
         "snapshots": [([("org_unit_id", pymongo.ASCENDING), ("published_seq", pymongo.ASCENDING)],
                        {"name": "by_unit"})],
     }
+    FOLLOW_INTERVAL = follow.FOLLOW_INTERVAL
 
     def __init__(self, db: ServiceDb, amqp_uri: str | None = None, *, obligations_from: date = date(2018, 1, 1),
                  snapshot_units: list[str] | None = None, snapshots_since: date | None = None):
@@ -72,6 +76,8 @@ class ReportingStore:
         self._as_of: OrderedDict = OrderedDict()
         self._summaries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self.follower = follow.Follower(self.db["events"], self._follow, stamp="stored_at",
+                                        fields=("body", "envelope"), name="reporting: events")
         self.rebuild()
 
     @classmethod
@@ -112,6 +118,43 @@ class ReportingStore:
                 fresh.append(e)
         return fresh
 
+    def receive(self, events: list[Event]) -> list[Event]:
+        """The consumer's path: store the events not stored before and project
+        them (`project`); returns those. If one breaks the projection, it and
+        the ones after it are forgotten again (the consumer isolates it), so
+        the event store and the read model stay in step."""
+        with self.follower.lock:
+            fresh = self.append(events)
+            for i, event in enumerate(fresh):
+                try:
+                    self.project(event)
+                except Exception:
+                    self.forget([e.event_id for e in fresh[i:]])
+                    self.follower.applied_here(e.event_id for e in fresh[:i])
+                    raise
+            self.follower.applied_here(e.event_id for e in fresh)
+        return fresh
+
+    def project(self, event: Event) -> None:
+        """One stored event into the read model, its history and caches: the
+        same path for events this instance consumed and those it followed."""
+        self.model.apply([event])
+        self.applied(event)
+
+    def _follow(self, docs: list[dict]) -> None:
+        """Events another instance stored (lianxin.follow)."""
+        for doc in docs:
+            try:
+                event = CATALOG.validate(stored_envelope(doc))
+            except InvalidEvent as exc:
+                log.error("event %s no longer validates: %s", doc["_id"], exc.errors)
+                continue
+            self.project(event)
+        self.last_applied_at = datetime.now(timezone.utc)
+
+    def follow_once(self) -> int:
+        return self.follower.poll()
+
     def forget(self, event_ids: list[str]) -> None:
         """Undo an append whose projection failed, so a retry starts clean."""
         self.db["events"].delete_many({"_id": {"$in": list(event_ids)}})
@@ -135,11 +178,16 @@ class ReportingStore:
 
     def rebuild(self) -> ReportModel:
         """A fresh read model from every stored event."""
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), datetime.now(timezone.utc)
         model = ReportModel()
         history = []
         batch = []
-        for doc in scan(self.db["events"], ("_id", "body", "envelope")):
+        stamped = []                # (id, stored_at) of the events the follower will see again
+        recent = started_at - self.follower.retain
+        for doc in scan(self.db["events"], ("_id", "body", "envelope", "stored_at")):
+            stored_at = follow.aware(doc.get("stored_at"))
+            if stored_at is not None and stored_at >= recent:
+                stamped.append((doc["_id"], stored_at))
             try:
                 event = CATALOG.validate(stored_envelope(doc))
             except InvalidEvent as exc:  # stored under an older catalog: keep, report
@@ -152,7 +200,9 @@ class ReportingStore:
                 batch = []
         model.apply(batch)
         history.sort(key=lambda h: (h[0], h[1]))
-        self.model, self.history = model, history
+        with self.follower.lock:
+            self.model, self.history = model, history
+            self.follower.start(started_at, stamped)
         with self._lock:
             self._as_of.clear()
         heap.settle()

@@ -62,6 +62,9 @@ class System:
             "LIANXIN_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         self.containers: dict[str, ServiceContainer] = {}
+        # Further instances of a service (scale-out): same config, so the same
+        # store (DB_PREFIX) and the same queues (vhost); see start_instance.
+        self.extra: dict[str, list[ServiceContainer]] = {}
         self._publisher: ConfirmPublisher | None = None
 
     # -- lifecycle --------------------------------------------------------------
@@ -74,7 +77,25 @@ class System:
         self.wait_consuming()
         return self
 
+    def start_instance(self, name: str) -> ServiceContainer:
+        """Start one more instance of a running service (scale-out): it shares
+        the service's store and queues with the others. Stopped by stop(name)
+        and stop_all with them."""
+        if name not in self.containers:
+            raise KeyError(f"start {name!r} first")
+        container = ServiceContainer(SERVICES[name], self.config)
+        container.start()
+        self.extra.setdefault(name, []).append(container)
+        self.wait_consuming()
+        return container
+
+    def instances(self, name: str) -> list[ServiceContainer]:
+        """Every running instance of a service, the first one started first."""
+        return [self.containers[name], *self.extra.get(name, [])] if name in self.containers else []
+
     def stop(self, name: str) -> None:
+        for container in self.extra.pop(name, []):
+            container.stop()
         self.containers.pop(name).stop()
 
     def stop_all(self) -> None:
@@ -84,15 +105,17 @@ class System:
             self._publisher.close()
 
     def wait_consuming(self) -> None:
-        consumers = [ext.consumer for c in self.containers.values() for ext in c.entrypoints
+        consumers = [ext.consumer for name in self.containers for c in self.instances(name) for ext in c.entrypoints
                      if hasattr(ext, "consumer")]
         eventually(lambda: all(c.ready for c in consumers), message="consumers ready")
 
     def store(self, name: str):
-        """The domain-language store object a service's workers get."""
-        container = self.containers[name]
-        provider = next(d for d in container.dependencies if d.attr_name == "store")
-        return provider._store
+        """The domain-language store object a service's workers get (its first instance's)."""
+        return store_of(self.containers[name])
+
+    def stores(self, name: str) -> list:
+        """Each instance's store object (scale-out: one per instance)."""
+        return [store_of(c) for c in self.instances(name)]
 
     # -- talking to it --------------------------------------------------------------
     @property
@@ -127,6 +150,11 @@ class System:
             messages.append(Outgoing(INTAKE_EXCHANGE, key, body, new_event_id()))
         result = self._publisher.publish(messages)
         assert not result.failed, result.failed
+
+
+def store_of(container: ServiceContainer):
+    provider = next(d for d in container.dependencies if d.attr_name == "store")
+    return provider._store
 
 
 def intake_envelope(event_type: str, data: dict, event_id: str | None = None, org_unit_id: str | None = None) -> dict:

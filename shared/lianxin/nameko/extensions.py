@@ -34,12 +34,14 @@ class ServiceResources(SharedExtension):
         self.audit_log = self.client[audit.database_name(prefix)][audit.COLLECTION]
         self.outbox_collections: list[str] = []
         self.indexes: dict[str, list] = {}
+        self.outbox_exchanges: dict[str, str] = {}    # collection -> exchange (default lianxin.events)
         self.relay: OutboxRelay | None = None
         self._db: ServiceDb | None = None
         self._relay_thread = None
 
-    def register(self, outbox_collections, indexes) -> None:
+    def register(self, outbox_collections, indexes, outbox_exchanges=None) -> None:
         self.outbox_collections.extend(c for c in outbox_collections if c not in self.outbox_collections)
+        self.outbox_exchanges.update(outbox_exchanges or {})
         for name, specs in indexes.items():
             self.indexes.setdefault(name, []).extend(specs)
 
@@ -57,8 +59,9 @@ class ServiceResources(SharedExtension):
         self.db["rejections"].create_index("rejected_at")
         if self.outbox_collections:
             publisher = ConfirmPublisher(self.settings.amqp_uri, connect_retries=1,
-                                         ssl=broker_ssl.options(self.container.config, uri=self.settings.amqp_uri))
-            self.relay = OutboxRelay(self.service, self.db, publisher)
+                                         ssl=broker_ssl.options(self.container.config, uri=self.settings.amqp_uri),
+                                         queue_type=self.settings.queue_type)
+            self.relay = OutboxRelay(self.service, self.db, publisher, exchanges=self.outbox_exchanges)
             self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
 
     def stop(self):
@@ -110,7 +113,8 @@ class StoreProvider(DependencyProvider):
 
     `store_cls` is a plain class in the service's store.py, built as
     `store_cls.from_config(db, config)` if it has that, else `store_cls(db)`;
-    its OUTBOX_COLLECTIONS and INDEXES attributes say what to prepare at start.
+    its OUTBOX_COLLECTIONS, OUTBOX_EXCHANGES (collection -> exchange its
+    events go to; default lianxin.events) and INDEXES say what to prepare at start.
     """
     resources = ServiceResources()
 
@@ -120,12 +124,41 @@ class StoreProvider(DependencyProvider):
     def setup(self):
         self.resources.setup()
         self.resources.register(getattr(self.store_cls, "OUTBOX_COLLECTIONS", ()),
-                                getattr(self.store_cls, "INDEXES", {}))
+                                getattr(self.store_cls, "INDEXES", {}),
+                                getattr(self.store_cls, "OUTBOX_EXCHANGES", {}))
 
     def start(self):
         factory = getattr(self.store_cls, "from_config", None)
         db = self.resources.db
         self._store = factory(db, self.container.config) if factory else self.store_cls(db)
+        # Scale-out: a store with an in-memory read model follows what other
+        # instances stored (lianxin.follow), every FOLLOW_INTERVAL seconds.
+        self._following = getattr(self._store, "FOLLOW_INTERVAL", None) and hasattr(self._store, "follow_once")
+        self._follow_stop = GreenEvent()
+        self._follow_thread = self.container.spawn_managed_thread(self._follow) if self._following else None
+
+    def _follow(self):
+        interval = wait = float(self._store.FOLLOW_INTERVAL)
+        while not self._follow_stop.ready():
+            try:
+                self._store.follow_once()
+                wait = interval
+            except Exception:  # noqa: BLE001 - polls go on (the store may be down a while): backed off
+                log.exception("%s: following other instances' events failed; retrying in %.1fs",
+                              self.container.service_name, wait)
+                wait = min(wait * 2, 5.0)
+            self._follow_stop.wait(wait)
+
+    def stop(self):
+        if getattr(self, "_follow_thread", None) is not None:
+            self._follow_stop.send(True)
+            self._follow_thread.wait()
+            self._follow_thread = None
+
+    def kill(self):
+        if getattr(self, "_follow_thread", None) is not None:
+            self._follow_stop.send(True)
+            self._follow_thread = None
 
     def get_dependency(self, worker_ctx):
         return self._store
@@ -152,6 +185,7 @@ class BatchConsume(Entrypoint):
             batch_size=int(self.container.config.get("BATCH_SIZE") or self.batch_size),
             batch_wait=self.batch_wait,
             ssl=broker_ssl.options(self.container.config, uri=self.resources.settings.amqp_uri),
+            queue_type=self.resources.settings.queue_type,
         )
 
     def start(self):
