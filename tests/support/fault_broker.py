@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -75,10 +76,16 @@ class FaultBroker:
                 os.chown(name, user.pw_uid, user.pw_gid)
 
     def halt(self) -> None:
+        """Stop the node; if it does not answer, kill it (a node left behind
+        would take CPU from every later run on this machine)."""
         try:
-            self.ctl("stop", timeout=60)
+            self.ctl("stop", timeout=30)
         except subprocess.SubprocessError:
-            pass
+            try:
+                with open(os.path.join(self.dir, "pid")) as f:
+                    os.kill(int(f.read().strip()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- faults --------------------------------------------------------------

@@ -48,7 +48,11 @@ def seed_tree(system) -> None:
                  {"id": "z1", "name": "第一管区", "level": "zone", "parent_id": "wgz"},
                  {"id": "c1", "name": "唐家庄社区", "level": "community", "parent_id": "z1"},
                  {"id": "c2", "name": "港东社区", "level": "community", "parent_id": "z1"}):
-        response = system.post("/org-units", body)
+        for _ in range(20):     # a client retries a 503 (the gateway took the broker as down a moment)
+            response = system.post("/org-units", body)
+            if response.status_code != 503:
+                break
+            time.sleep(0.5)
         assert response.status_code == 201, response.text
 
 
