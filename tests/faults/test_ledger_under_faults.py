@@ -72,24 +72,26 @@ def load():
 @pytest.fixture(scope="module")
 def baseline(broker_node, load):
     """The reports of a fault-free run of the same events."""
-    system = start_system(broker_node.new_vhost())
-    try:
-        ledger = Ledger()
-        settle(system, ledger, run_producers(system.config["AMQP_URI"], load, ledger, rate=RATE))
-        verdict = ledger.verdict(system.store("reporting").db["events"])
-        assert verdict.lost == [] and verdict.doubled == [], str(verdict)
-        return report_bodies(system)
-    finally:
-        system.stop_all()
+    with broker_node.vhost() as uri:
+        system = start_system(uri)
+        try:
+            ledger = Ledger()
+            settle(system, ledger, run_producers(uri, load, ledger, rate=RATE))
+            verdict = ledger.verdict(system.store("reporting").db["events"])
+            assert verdict.lost == [] and verdict.doubled == [], str(verdict)
+            return report_bodies(system)
+        finally:
+            system.stop_all()
 
 
 @pytest.fixture
 def system(broker_node):
-    system = start_system(broker_node.new_vhost())
-    yield system
-    if not broker_node.is_up():
-        broker_node.start_app()
-    system.stop_all()
+    with broker_node.vhost() as uri:
+        system = start_system(uri)
+        yield system
+        if not broker_node.is_up():
+            broker_node.start_app()
+        system.stop_all()
 
 
 def test_broker_stopped_longer_than_nameko_publish_retries(broker_node, system, load, baseline):

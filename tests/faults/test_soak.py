@@ -182,8 +182,13 @@ def faults(deployment: Deployment, broker) -> list:
             ("pause activities 20 s", pause("activities"))]
 
 
-def test_soak(broker_node, tmp_path):
-    uri = broker_node.new_vhost()
+@pytest.fixture
+def uri(broker_node):
+    with broker_node.vhost() as uri:
+        yield uri
+
+
+def test_soak(broker_node, uri):
     tap = Tap(uri)
     tap.declare()
     log_dir = OUT / "soak-logs"
