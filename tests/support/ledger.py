@@ -39,6 +39,8 @@ EFFECTS = {
 }
 UNITS = ("c1", "c2")
 SEEDED_MEMBERS = 40
+DAYS = 7 * 364            # the load's business days: 2018-01-01 to 2024-12-22 (a full member admitted
+                          # later would still be on probation, which intake refuses)
 DEED_CATEGORIES = ("elderly_care", "environment", "mediation", "help_in_need")
 
 
@@ -78,8 +80,8 @@ def seed_members(seed: int = 7) -> list[dict]:
 
 def mixed_load(count: int, seed: int = 11) -> list[dict]:
     """`count` intake envelopes of four kinds, the same for the same seed.
-    Every deed has a member-week of its own (no weekly cap in play), so the
-    reports do not depend on the order events are applied in."""
+    Up to 16,000 deeds every deed has a member-week of its own (no weekly cap
+    in play), so the reports do not depend on the order events are applied in."""
     return list(iter_load(count, seed))
 
 
@@ -91,7 +93,9 @@ def iter_load(count: int, seed: int = 11, offset: int = 0, step: int = 1):
         kind = i % 4
         member = f"sm{(i // 4) % SEEDED_MEMBERS:03d}"
         unit = UNITS[((i // 4) % SEEDED_MEMBERS) % 2]
-        day = start + timedelta(days=7 * (i // (4 * SEEDED_MEMBERS)) + (i % 3))
+        # a week further every 160 events, wrapping within 2018-2025 (a long soak would
+        # otherwise reach dates in the future, which intake rightly refuses)
+        day = start + timedelta(days=(7 * (i // (4 * SEEDED_MEMBERS)) + (i % 3)) % DAYS)
         if kind == 0:
             data = {"name": f"新党员{i}", "gender": "male" if i % 3 else "female", "birth_date": "1990-02-03",
                     "org_unit_id": UNITS[i % 2], "stage": rng.choice(("full", "probationary")),
