@@ -26,7 +26,7 @@ import os
 import signal
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +37,7 @@ import requests
 from lianxin import topology
 from lianxin.config import auth_headers
 from scripts import run
-from tests.support.ledger import EFFECTS, SEEDED_MEMBERS, Ledger, iter_load, run_producers, seed_members
+from tests.support.ledger import SEEDED_MEMBERS, Ledger, created_entity, iter_load, run_producers, seed_members
 from tests.support.system import free_port
 
 MINUTES = float(os.environ.get("LIANXIN_SOAK_MINUTES") or 0)
@@ -123,7 +123,6 @@ class Tap(threading.Thread):
         return conn
 
     def run(self) -> None:
-        keys = {effect: key for effect, key in EFFECTS.values()}
         while self.running:
             try:
                 conn = self._connect()
@@ -133,10 +132,10 @@ class Tap(threading.Thread):
 
                 def on_message(message):
                     envelope = json.loads(message.body)
-                    key = keys.get(envelope["event_type"])
-                    if key:
+                    entity = created_entity(envelope)
+                    if entity:
                         with self.lock:
-                            self.created[envelope["data"][key]].add(envelope["event_id"])
+                            self.created[entity].add(envelope["event_id"])
                     self.seen += 1
                     unacked.append(message.delivery_tag)
 
@@ -154,9 +153,8 @@ class Tap(threading.Thread):
 
     def verdict(self, ledger: Ledger):
         with self.lock:
-            envelopes = [{"event_type": "member_registered", "data": {"member_id": entity}}
-                         for entity, ids in self.created.items() for _ in ids]
-        return ledger.verdict_of(envelopes)
+            counts = Counter({entity: len(ids) for entity, ids in self.created.items()})
+        return ledger.verdict_of_counts(counts)
 
 
 def faults(deployment: Deployment, broker) -> list:

@@ -141,13 +141,23 @@ class Ledger:
 
     def verdict_of(self, envelopes) -> "Verdict":
         """Against the creating domain events (envelopes, from wherever they were read)."""
-        keys = {effect: key for effect, key in EFFECTS.values()}
-        counts: Counter = Counter(env["data"][keys[env["event_type"]]] for env in envelopes
-                                  if env["event_type"] in keys)
+        return self.verdict_of_counts(Counter(filter(None, map(created_entity, envelopes))))
+
+    def verdict_of_counts(self, counts: Counter) -> "Verdict":
+        """Against entity id -> how many domain events created it."""
         lost = sorted(i for i in self.confirmed if counts.get(i, 0) == 0)
         doubled = sorted(i for i in self.confirmed if counts.get(i, 0) > 1)
         return Verdict(len(self.confirmed), sum(1 for i in self.confirmed if counts.get(i)), lost, doubled,
                        self.published, self.resent)
+
+
+def created_entity(envelope: dict) -> str | None:
+    """The id of the entity a creating domain event created (None for other events)."""
+    key = _CREATED_KEY.get(envelope["event_type"])
+    return envelope["data"][key] if key else None
+
+
+_CREATED_KEY = {effect: key for effect, key in EFFECTS.values()}
 
 
 @dataclass
